@@ -1,0 +1,118 @@
+package propagator
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+type (
+	incomingKey   struct{}
+	suppressedKey struct{}
+	urlKey        struct{}
+)
+
+// incomingState is what Extract learned about a continued trace. It is
+// immutable once stored.
+type incomingState struct {
+	traceID  trace.TraceID
+	decision Decision
+	// baggage is the capped incoming header; its Sentry members, the frozen
+	// DSC, are decoded only when they are written.
+	baggage string
+	// sampleRand is the valid incoming value, verbatim, or the backfill.
+	sampleRand string
+	// sampleRate is the valid incoming sample_rate, decoded, or "".
+	sampleRate string
+	// frozenEmpty records that no usable Sentry member came in (IN-3).
+	frozenEmpty bool
+}
+
+// Incoming is the Sentry state of a trace continued by Extract: the
+// decision, sample_rand and frozen DSC of the upstream service.
+type Incoming struct {
+	state *incomingState
+}
+
+// IncomingFromContext returns the Sentry state Extract stored in ctx for
+// the trace traceID. State stored for another trace does not count (OT-2),
+// so a new root started from a request's context never inherits it.
+func IncomingFromContext(ctx context.Context, traceID trace.TraceID) (Incoming, bool) {
+	s, _ := ctx.Value(incomingKey{}).(*incomingState)
+	if s == nil || s.traceID != traceID {
+		return Incoming{}, false
+	}
+	return Incoming{state: s}, true
+}
+
+// TraceID returns the continued trace's id.
+func (in Incoming) TraceID() trace.TraceID { return in.state.traceID }
+
+// Decision returns the upstream decision from the sentry-trace flag.
+func (in Incoming) Decision() Decision { return in.state.decision }
+
+// SampleRand returns the trace's sample_rand: the valid incoming value
+// verbatim, or the deterministic backfill.
+func (in Incoming) SampleRand() string { return in.state.sampleRand }
+
+// SampleRate returns the upstream sample_rate when the DSC has a valid one.
+func (in Incoming) SampleRate() (float64, bool) {
+	if in.state.sampleRate == "" {
+		return 0, false
+	}
+	return ParseRate(in.state.sampleRate)
+}
+
+// FrozenEmpty reports whether the trace came without any usable Sentry
+// baggage member; its DSC then holds only sample_rand (IN-3).
+func (in Incoming) FrozenEmpty() bool { return in.state.frozenEmpty }
+
+// DSC returns a copy of the frozen DSC, sample_rand included.
+func (in Incoming) DSC() DSC {
+	var buf [maxBaggageMembers]dscEntry
+	entries := in.state.entries(buf[:0])
+	dsc := make(DSC, len(entries))
+	for _, e := range entries {
+		dsc[e.key], _ = percentDecodeIf(e.value, e.encoded)
+	}
+	return dsc
+}
+
+// entries appends the frozen DSC to dst.
+func (s *incomingState) entries(dst dscEntries) dscEntries {
+	dst.addFrozen(s.baggage)
+	dst.set(keySampleRand, s.sampleRand, false)
+	return dst
+}
+
+func percentDecodeIf(v string, encoded bool) (string, bool) {
+	if !encoded {
+		return v, true
+	}
+	return percentDecode(v)
+}
+
+// SuppressInject returns a context in which Inject writes nothing, for
+// requests that must not carry trace headers, such as those to Sentry.
+func SuppressInject(ctx context.Context) context.Context {
+	return context.WithValue(ctx, suppressedKey{}, true)
+}
+
+// InjectSuppressed reports whether ctx came from SuppressInject.
+func InjectSuppressed(ctx context.Context) bool {
+	on, _ := ctx.Value(suppressedKey{}).(bool)
+	return on
+}
+
+// ContextWithURL records the URL of the outgoing request that ctx belongs
+// to, so that Inject can check it against the trace propagation targets
+// (TG-4). HTTP clients set it once per request, before Inject runs.
+func ContextWithURL(ctx context.Context, url string) context.Context {
+	return context.WithValue(ctx, urlKey{}, url)
+}
+
+// URLFromContext returns the URL that ContextWithURL recorded.
+func URLFromContext(ctx context.Context) (string, bool) {
+	url, ok := ctx.Value(urlKey{}).(string)
+	return url, ok
+}

@@ -1,0 +1,138 @@
+package propagator
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+const (
+	// sampleRandSteps is the number of 6-decimal values in [0,1).
+	sampleRandSteps = 1_000_000
+	// maxSampleRandLen bounds an incoming sample_rand (SM-10).
+	maxSampleRandLen = 32
+	// sampleRandLen is the length of a generated value, "0.dddddd".
+	sampleRandLen = 8
+)
+
+// ParseSampleRand parses a sample_rand value. It is valid when it is an
+// unsigned JSON number of at most 32 characters with 0 <= x < 1 (SM-10);
+// "1", "1.0", "-0.1", "NaN" and "" are not.
+func ParseSampleRand(s string) (float64, bool) {
+	if len(s) > maxSampleRandLen {
+		return 0, false
+	}
+	x, ok := parseUnsignedJSONNumber(s)
+	return x, ok && x < 1
+}
+
+// ParseRate parses a sample_rate value: an unsigned JSON number in [0,1].
+func ParseRate(s string) (float64, bool) {
+	if len(s) > maxSampleRandLen {
+		return 0, false
+	}
+	x, ok := parseUnsignedJSONNumber(s)
+	return x, ok && x <= 1
+}
+
+// FormatRate formats a rate as the shortest decimal that parses back to
+// it, without exponent ("1", "0.25"), as sample_rate is written (SM-14).
+func FormatRate(rate float64) string {
+	return strconv.FormatFloat(rate, 'f', -1, 64)
+}
+
+// DeriveSampleRand returns the sample_rand of a trace this process starts:
+// "0." and six digits, derived from the trace id alone, so that every span,
+// sampler and Inject for the trace agree without shared state (SM-9).
+func DeriveSampleRand(traceID trace.TraceID) string {
+	var buf [sampleRandLen]byte
+	return string(appendSampleRand(buf[:0], traceHash(traceID)%sampleRandSteps))
+}
+
+// backfillSampleRand appends the sample_rand for a continued trace that
+// came without a valid one (SM-11): deterministic in the trace id, below the
+// incoming rate for a sampled trace, at or above it for a negative one.
+func backfillSampleRand(dst []byte, traceID trace.TraceID, d Decision, rate float64, rateOK bool) []byte {
+	lo, hi := uint64(0), uint64(sampleRandSteps)
+	if rateOK {
+		// first is the smallest 6-decimal step whose value is >= rate; the
+		// comparisons use the same float64 values the decision does.
+		first := uint64(math.Ceil(rate * sampleRandSteps))
+		for first > 0 && float64(first-1)/sampleRandSteps >= rate {
+			first--
+		}
+		for first < sampleRandSteps && float64(first)/sampleRandSteps < rate {
+			first++
+		}
+		switch {
+		case d == Sampled && first > 0:
+			hi = first
+		case d == NotSampled && first < sampleRandSteps:
+			lo = first
+		}
+	}
+	return appendSampleRand(dst, lo+traceHash(traceID)%(hi-lo))
+}
+
+// appendSampleRand writes step n of [0,1) as "0.%06d", truncated, so the
+// value never reaches "1.000000" (SM-13).
+func appendSampleRand(dst []byte, n uint64) []byte {
+	dst = append(dst, '0', '.')
+	for div := uint64(sampleRandSteps / 10); div > 0; div /= 10 {
+		dst = append(dst, byte('0'+n/div%10))
+	}
+	return dst
+}
+
+// traceHash mixes all 128 bits of a trace id into a well-spread 64-bit
+// value (the SplitMix64 finaliser), so that ids that are not random in
+// every bit still spread sample_rand over [0,1).
+func traceHash(id trace.TraceID) uint64 {
+	return mix64(binary.BigEndian.Uint64(id[:8]) ^ mix64(binary.BigEndian.Uint64(id[8:])))
+}
+
+func mix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// parseUnsignedJSONNumber parses s if it matches the JSON number grammar
+// without a leading minus sign and is finite.
+func parseUnsignedJSONNumber(s string) (float64, bool) {
+	i := 0
+	digits := func() int {
+		start := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	switch n := digits(); {
+	case n == 0, n > 1 && s[0] == '0':
+		return 0, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return 0, false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return 0, false
+		}
+	}
+	if i != len(s) {
+		return 0, false
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	return x, err == nil && !math.IsInf(x, 0)
+}

@@ -1,0 +1,149 @@
+package propagator
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Decision is a Sentry sampling decision for a trace.
+type Decision uint8
+
+const (
+	// Deferred means nobody has decided yet; the next service decides.
+	Deferred Decision = iota
+	// Sampled means the trace is recorded.
+	Sampled
+	// NotSampled means the trace is not recorded.
+	NotSampled
+)
+
+// String returns "deferred", "sampled" or "not sampled".
+func (d Decision) String() string {
+	switch d {
+	case Sampled:
+		return "sampled"
+	case NotSampled:
+		return "not sampled"
+	default:
+		return "deferred"
+	}
+}
+
+// DecisionOf returns the Sentry decision a SpanContext carries: Sampled
+// when FlagsSampled is set, Deferred when its sentry trace state member
+// says so, NotSampled otherwise.
+func DecisionOf(sc trace.SpanContext) Decision {
+	if sc.IsSampled() {
+		return Sampled
+	}
+	if m, ok := ParseTraceState(sc.TraceState()); ok && m.Decision == Deferred {
+		return Deferred
+	}
+	return NotSampled
+}
+
+const (
+	traceIDHexLen = 32
+	spanIDHexLen  = 16
+	// maxSentryTraceLen is the longest valid value: ids, two dashes, a flag.
+	maxSentryTraceLen = traceIDHexLen + 1 + spanIDHexLen + 2
+)
+
+// SentryTrace returns the sentry-trace header value for sc:
+// "<trace id>-<span id>" followed by "-1" when sampled, nothing when
+// deferred and "-0" otherwise. It returns "" for an invalid sc.
+func SentryTrace(sc trace.SpanContext) string {
+	if !sc.IsValid() {
+		return ""
+	}
+	var buf [maxSentryTraceLen]byte
+	return string(appendSentryTrace(buf[:0], sc.TraceID(), sc.SpanID(), DecisionOf(sc)))
+}
+
+func appendSentryTrace(dst []byte, tid trace.TraceID, sid trace.SpanID, d Decision) []byte {
+	dst = appendHex(dst, tid[:])
+	dst = append(dst, '-')
+	dst = appendHex(dst, sid[:])
+	switch d {
+	case Sampled:
+		dst = append(dst, '-', '1')
+	case NotSampled:
+		dst = append(dst, '-', '0')
+	}
+	return dst
+}
+
+const lowerHex = "0123456789abcdef"
+
+func appendHex(dst, src []byte) []byte {
+	for _, b := range src {
+		dst = append(dst, lowerHex[b>>4], lowerHex[b&0x0f])
+	}
+	return dst
+}
+
+// parseSentryTrace parses one sentry-trace candidate (ST-3..7). It accepts
+// only lowercase hex, never all-zero ids, and an optional "-", "-0" or "-1".
+func parseSentryTrace(v string) (tid trace.TraceID, sid trace.SpanID, d Decision, ok bool) {
+	v = trimOWS(v)
+	if len(v) < traceIDHexLen+1+spanIDHexLen || len(v) > maxSentryTraceLen ||
+		v[traceIDHexLen] != '-' {
+		return tid, sid, d, false
+	}
+	if !decodeLowerHex(tid[:], v[:traceIDHexLen]) ||
+		!decodeLowerHex(sid[:], v[traceIDHexLen+1:traceIDHexLen+1+spanIDHexLen]) ||
+		!tid.IsValid() || !sid.IsValid() {
+		return tid, sid, d, false
+	}
+	switch v[traceIDHexLen+1+spanIDHexLen:] {
+	case "", "-":
+		d = Deferred
+	case "-1":
+		d = Sampled
+	case "-0":
+		d = NotSampled
+	default:
+		return tid, sid, d, false
+	}
+	return tid, sid, d, true
+}
+
+// firstSentryTrace returns the first part of the values, split on commas,
+// that is not blank (ST-8). Later parts are never candidates.
+func firstSentryTrace(values []string) string {
+	for _, v := range values {
+		for v != "" {
+			part, rest, _ := strings.Cut(v, ",")
+			if part = trimOWS(part); part != "" {
+				return part
+			}
+			v = rest
+		}
+	}
+	return ""
+}
+
+func decodeLowerHex(dst []byte, src string) bool {
+	for i := range dst {
+		hi, lo := lowerHexValue(src[2*i]), lowerHexValue(src[2*i+1])
+		if hi < 0 || lo < 0 {
+			return false
+		}
+		dst[i] = byte(hi<<4 | lo)
+	}
+	return true
+}
+
+func lowerHexValue(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	}
+	return -1
+}
+
+// trimOWS removes leading and trailing spaces and tabs, and nothing else.
+func trimOWS(s string) string { return strings.Trim(s, " \t") }

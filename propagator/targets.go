@@ -1,0 +1,89 @@
+package propagator
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Target matches the URLs of outgoing requests that may carry trace
+// headers. *regexp.Regexp is a Target (unanchored unless its pattern
+// anchors), and so is Substring.
+type Target interface {
+	MatchString(url string) bool
+}
+
+// Substring is a Target that matches URLs containing it, case-sensitively.
+// It is never read as a pattern: Substring(".*") matches only URLs that
+// contain ".*".
+type Substring string
+
+// MatchString reports whether url contains s.
+func (s Substring) MatchString(url string) bool { return strings.Contains(url, string(s)) }
+
+// allowed reports whether Inject may write to the request ctx belongs to
+// (TG-2..5). An unknown URL is allowed unless the targets are empty.
+func (c *config) allowed(ctx context.Context) bool {
+	if c.targets == nil && c.dsn.Host == "" {
+		return true
+	}
+	if c.targets != nil && len(c.targets) == 0 {
+		return false
+	}
+	requestURL, ok := URLFromContext(ctx)
+	if !ok {
+		requestURL, ok = spanURL(trace.SpanFromContext(ctx))
+	}
+	if !ok {
+		return true
+	}
+	if c.dsn.Host != "" && strings.EqualFold(hostOf(requestURL), c.dsn.Host) {
+		return false
+	}
+	if c.targets == nil {
+		return true
+	}
+	for _, t := range c.targets {
+		if t != nil && t.MatchString(requestURL) {
+			return true
+		}
+	}
+	return false
+}
+
+// attributeReader is the part of a recording SDK span that exposes its
+// attributes.
+type attributeReader interface {
+	Attributes() []attribute.KeyValue
+}
+
+// spanURL returns the url.full (or legacy http.url) attribute of a
+// recording span, the URL that otelhttp's client span records.
+func spanURL(span trace.Span) (string, bool) {
+	r, ok := span.(attributeReader)
+	if !ok || !span.IsRecording() {
+		return "", false
+	}
+	var legacy string
+	for _, kv := range r.Attributes() {
+		switch kv.Key {
+		case "url.full":
+			return kv.Value.AsString(), true
+		case "http.url":
+			legacy = kv.Value.AsString()
+		}
+	}
+	return legacy, legacy != ""
+}
+
+// hostOf returns the host name of an absolute URL, or "".
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
