@@ -30,8 +30,9 @@ type incomingState struct {
 
 // Incoming is the Sentry state of a trace continued by Extract: the
 // decision, sample_rand and frozen DSC of the upstream service.
+// The zero Incoming is a deferred trace with no state.
 type Incoming struct {
-	state *incomingState
+	state incomingState
 }
 
 // IncomingFromContext returns the Sentry state Extract stored in ctx for
@@ -42,7 +43,7 @@ func IncomingFromContext(ctx context.Context, traceID trace.TraceID) (Incoming, 
 	if s == nil || s.traceID != traceID {
 		return Incoming{}, false
 	}
-	return Incoming{state: s}, true
+	return Incoming{state: *s}, true
 }
 
 // TraceID returns the continued trace's id.
@@ -57,9 +58,6 @@ func (in Incoming) SampleRand() string { return in.state.sampleRand }
 
 // SampleRate returns the upstream sample_rate when the DSC has a valid one.
 func (in Incoming) SampleRate() (float64, bool) {
-	if in.state.sampleRate == "" {
-		return 0, false
-	}
 	return ParseRate(in.state.sampleRate)
 }
 

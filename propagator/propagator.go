@@ -95,7 +95,7 @@ func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.Text
 		member = append(member, dsc.sampleRand...)
 	} else {
 		rate, rateOK := ParseRate(dsc.sampleRate)
-		member = backfillSampleRand(member, traceID, decision, rate, rateOK && dsc.sampleRate != "")
+		member = backfillSampleRand(member, traceID, decision, rate, rateOK)
 	}
 	memberValue := string(member)
 	state.sampleRand = memberValue[randAt:]

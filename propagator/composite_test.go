@@ -1,0 +1,116 @@
+package propagator_test
+
+import (
+	"slices"
+	"testing"
+
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+func TestComposition(t *testing.T) { // V-CP
+	const (
+		T2 = "0af7651916cd43dd8448eb211c80319c"
+		S2 = "b7ad6b7169203331"
+	)
+	tc := propagation.TraceContext{}
+	bg := propagation.Baggage{}
+	sentry := propagator.New()
+	tcSentry := propagation.NewCompositeTextMapPropagator(tc, sentry)
+
+	type want struct {
+		traceID, spanID string
+		sampled         bool
+		decision        propagator.Decision
+		traceState      []string // members besides sentry, in order
+	}
+	extractTests := []struct {
+		id      string
+		headers map[string]string
+		want    *want // nil: no SpanContext
+		p       propagation.TextMapPropagator
+	}{
+		{"V-CP-1", map[string]string{"traceparent": "00-" + T2 + "-" + S2 + "-01", "tracestate": "v=1", "sentry-trace": T + "-" + S + "-0"},
+			&want{T, S, false, propagator.NotSampled, nil}, tcSentry},
+		{"V-CP-2", map[string]string{"traceparent": "00-" + T2 + "-" + S2 + "-01", "tracestate": "v=1"},
+			&want{T2, S2, true, propagator.Sampled, []string{"v=1"}}, tcSentry},
+		{"V-CP-3", map[string]string{"traceparent": "00-" + T2 + "-" + S2 + "-01", "tracestate": "v=1", "sentry-trace": "xxx"},
+			&want{T2, S2, true, propagator.Sampled, []string{"v=1"}}, tcSentry},
+		{"V-CP-4", map[string]string{"traceparent": "00-" + T + "-" + S + "-01", "tracestate": "v=1", "sentry-trace": T + "-" + S + "-1"},
+			&want{T, S, true, propagator.Sampled, []string{"v=1"}}, tcSentry},
+		{"V-CP-9", map[string]string{"traceparent": "00-" + T + "-" + S + "-01", "sentry-trace": T + "-" + S + "-1", "baggage": "sentry-org_id=2"},
+			nil, propagation.NewCompositeTextMapPropagator(tc, propagator.New(propagator.WithOrgID("1")))},
+	}
+	for _, tt := range extractTests {
+		t.Run(tt.id, func(t *testing.T) {
+			sc := trace.SpanContextFromContext(extract(tt.p, tt.headers))
+			if tt.want == nil {
+				if sc.IsValid() {
+					t.Errorf("span context %v, want none", sc)
+				}
+				return
+			}
+			if sc.TraceID().String() != tt.want.traceID || sc.SpanID().String() != tt.want.spanID || sc.IsSampled() != tt.want.sampled {
+				t.Errorf("span context %s-%s sampled=%v", sc.TraceID(), sc.SpanID(), sc.IsSampled())
+			}
+			if got := propagator.DecisionOf(sc); got != tt.want.decision {
+				t.Errorf("decision %v, want %v", got, tt.want.decision)
+			}
+			var others []string
+			sc.TraceState().Walk(func(k, v string) bool {
+				if k != "sentry" {
+					others = append(others, k+"="+v)
+				}
+				return true
+			})
+			if !slices.Equal(others, tt.want.traceState) {
+				t.Errorf("trace state %q, want %q plus the sentry member", sc.TraceState().String(), tt.want.traceState)
+			}
+		})
+	}
+
+	t.Run("V-CP-4/random flag kept", func(t *testing.T) {
+		sc := trace.SpanContextFromContext(extract(tcSentry, map[string]string{
+			"traceparent": "00-" + T + "-" + S + "-03", "sentry-trace": T + "-" + S + "-0"}))
+		if !sc.TraceFlags().IsRandom() || sc.IsSampled() {
+			t.Errorf("flags %v, want random and not sampled", sc.TraceFlags())
+		}
+	})
+
+	// V-CP-5/6: Baggage{} replaces the whole header, so Sentry goes after it.
+	incoming := extract(sentry, map[string]string{"sentry-trace": T + "-" + S + "-1", "baggage": "sentry-release=r"})
+	m, _ := baggage.NewMemberRaw("k", "v")
+	b, _ := baggage.New(m)
+	ctx := baggage.ContextWithBaggage(incoming, b)
+	t.Run("V-CP-5", func(t *testing.T) {
+		got := members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(bg, sentry)).Get("baggage"))
+		if got["k"] != "v" || got["sentry-release"] != "r" || got["sentry-sample_rand"] == "" || len(got) != 3 {
+			t.Errorf("baggage %v", got)
+		}
+	})
+	t.Run("V-CP-6", func(t *testing.T) {
+		got := members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(sentry, bg)).Get("baggage"))
+		if len(got) != 1 || got["k"] != "v" {
+			t.Errorf("baggage %v, want k=v only (the wrong order loses the DSC)", got)
+		}
+	})
+
+	// V-CP-7/8: OTel's Baggage{} forwards third-party members; Sentry does not.
+	headers := map[string]string{"sentry-trace": T + "-" + S + "-1", "baggage": "tp=1,sentry-release=r"}
+	t.Run("V-CP-7", func(t *testing.T) {
+		full := propagator.Composite()
+		got := members(t, inject(extract(full, headers), full).Get("baggage"))
+		if got["tp"] != "1" || got["sentry-release"] != "r" {
+			t.Errorf("baggage %v", got)
+		}
+	})
+	t.Run("V-CP-8", func(t *testing.T) {
+		got := members(t, inject(extract(sentry, headers), sentry).Get("baggage"))
+		if _, ok := got["tp"]; ok || got["sentry-release"] != "r" {
+			t.Errorf("baggage %v", got)
+		}
+	})
+}

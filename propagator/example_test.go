@@ -1,0 +1,119 @@
+package propagator_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+// The Sentry propagator goes after the W3C ones; otelhttp then continues
+// traces from sentry-trace and baggage and sends them on.
+func ExampleNew() {
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
+		propagation.TraceContext{},
+		propagation.Baggage{},
+		propagator.New(
+			propagator.WithDSN("https://public@o1.ingest.us.sentry.io/1"),
+			propagator.WithRelease("shop@1.4.2"),
+		),
+	))
+	handler := otelhttp.NewHandler(http.NotFoundHandler(), "shop")
+	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}
+	_, _ = handler, client
+}
+
+func ExampleComposite() {
+	otel.SetTextMapPropagator(propagator.Composite(propagator.WithEnvironment("staging")))
+	fields := otel.GetTextMapPropagator().Fields()
+	slices.Sort(fields)
+	fmt.Println(fields)
+	// Output: [baggage sentry-trace traceparent tracestate]
+}
+
+// Extract and Inject by hand, on a map of message headers.
+func ExampleNew_extractInject() {
+	p := propagator.New()
+	incoming := propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"baggage":      "sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-sample_rand=0.25,sentry-release=web%401.0,vendor=x",
+	}
+	ctx := p.Extract(context.Background(), incoming)
+	sc := trace.SpanContextFromContext(ctx)
+	fmt.Println(sc.TraceID(), sc.SpanID(), sc.IsSampled(), sc.TraceState())
+
+	outgoing := propagation.MapCarrier{}
+	p.Inject(ctx, outgoing)
+	fmt.Println(outgoing.Get("sentry-trace"))
+	fmt.Println(outgoing.Get("baggage"))
+	// Output:
+	// 771a43a4192642f0b136d5159a501700 b72fa28504b07285 true sentry=s:1;r:0.25
+	// 771a43a4192642f0b136d5159a501700-b72fa28504b07285-1
+	// sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-sample_rand=0.25,sentry-release=web%401.0
+}
+
+func ExampleIncomingFromContext() {
+	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-0",
+		"baggage":      "sentry-sample_rate=0.1,sentry-sample_rand=0.5",
+	})
+	in, ok := propagator.IncomingFromContext(ctx, trace.SpanContextFromContext(ctx).TraceID())
+	rate, _ := in.SampleRate()
+	fmt.Println(ok, in.Decision(), in.SampleRand(), rate)
+	// Output: true not sampled 0.5 0.1
+}
+
+func ExampleWithTracePropagationTargets() {
+	p := propagator.New(propagator.WithTracePropagationTargets([]propagator.Target{
+		propagator.Substring("https://api.example.com"),
+		regexp.MustCompile(`^https://[a-z]+\.internal/`),
+	}))
+	ctx := p.Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1"})
+	for _, url := range []string{"https://api.example.com/v1/orders", "https://cdn.example.org/app.js", "https://billing.internal/charge"} {
+		c := propagation.MapCarrier{}
+		p.Inject(propagator.ContextWithURL(ctx, url), c)
+		fmt.Println(url, c.Get("sentry-trace") != "")
+	}
+	// Output:
+	// https://api.example.com/v1/orders true
+	// https://cdn.example.org/app.js false
+	// https://billing.internal/charge true
+}
+
+func ExampleSuppressInject() {
+	p := propagator.New()
+	ctx := p.Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1"})
+	c := propagation.MapCarrier{}
+	p.Inject(propagator.SuppressInject(ctx), c)
+	fmt.Println(len(c))
+	// Output: 0
+}
+
+func ExampleSentryTrace() {
+	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285"})
+	fmt.Println(propagator.SentryTrace(trace.SpanContextFromContext(ctx)))
+	// Output: 771a43a4192642f0b136d5159a501700-b72fa28504b07285
+}
+
+func ExampleTraceStateMember() {
+	m := propagator.TraceStateMember{Decision: propagator.Sampled, SampleRand: "0.123456", Rate: "0.25", Head: true, Transaction: "GET /users/{id}"}
+	ts, _ := m.Insert(trace.TraceState{})
+	fmt.Println(ts)
+	// Output: sentry=s:1;r:0.123456;t:0.25;h:1;n:GET%20/users/{id}
+}
+
+func ExampleTransactionSource() {
+	fmt.Println(propagator.TransactionSource(nil))
+	// Output: custom
+}

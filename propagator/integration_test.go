@@ -1,0 +1,214 @@
+package propagator_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+// service is an otelhttp server on 127.0.0.1 with its own tracer provider.
+type service struct {
+	url      string
+	recorder *tracetest.SpanRecorder
+	provider *sdktrace.TracerProvider
+	headers  chan http.Header
+}
+
+func startService(t *testing.T, name string, next func(ctx context.Context, s *service) error) *service {
+	t.Helper()
+	s := &service{recorder: tracetest.NewSpanRecorder(), headers: make(chan http.Header, 1)}
+	s.provider = sdktrace.NewTracerProvider(
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+		sdktrace.WithSpanProcessor(s.recorder))
+	handler := otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.headers <- r.Header.Clone()
+		if next != nil {
+			if err := next(r.Context(), s); err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), name, otelhttp.WithTracerProvider(s.provider))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = s.provider.Shutdown(ctx)
+	})
+	s.url = "http://" + ln.Addr().String() + "/"
+	return s
+}
+
+func get(ctx context.Context, client *http.Client, url string, header http.Header) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+func spanNamed(t *testing.T, r *tracetest.SpanRecorder, kind trace.SpanKind) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, s := range r.Ended() {
+		if s.SpanKind() == kind {
+			return s
+		}
+	}
+	t.Fatalf("no %v span among %d", kind, len(r.Ended()))
+	return nil
+}
+
+// Two otelhttp services with the global composite: a trace started by a
+// Sentry frontend continues through both hops with the frozen DSC.
+func TestTwoHopsOverHTTP(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		targets []propagator.Target
+		reach   bool // whether the worker is a propagation target
+	}{
+		{name: "all targets", reach: true},
+		{name: "worker not a target", targets: []propagator.Target{propagator.Substring("https://api.example.com")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			prev := otel.GetTextMapPropagator()
+			otel.SetTextMapPropagator(propagator.Composite(propagator.WithRelease("backend@1"),
+				propagator.WithTracePropagationTargets(tt.targets)))
+			t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
+
+			worker := startService(t, "worker", nil)
+			api := startService(t, "api", func(ctx context.Context, s *service) error {
+				client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(s.provider))}
+				return get(ctx, client, worker.url, nil)
+			})
+
+			const incomingBaggage = "sentry-trace_id=" + A + ",sentry-public_key=" + K +
+				",sentry-sample_rate=0.5,sentry-sample_rand=0.123,sentry-release=web%401.0,sentry-transaction=%2Fcheckout,vendor=v1"
+			err := get(context.Background(), http.DefaultClient, api.url, http.Header{
+				"Sentry-Trace": {A + "-b72fa28504b07285-1"},
+				"Baggage":      {incomingBaggage},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-api.headers
+			workerHeaders := <-worker.headers
+			if err := api.provider.ForceFlush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+
+			apiServer := spanNamed(t, api.recorder, trace.SpanKindServer)
+			apiClient := spanNamed(t, api.recorder, trace.SpanKindClient)
+			if got := apiServer.SpanContext().TraceID().String(); got != A {
+				t.Fatalf("api trace id %s, want %s", got, A)
+			}
+			if got := apiServer.Parent().SpanID().String(); got != "b72fa28504b07285" || !apiServer.Parent().IsRemote() {
+				t.Errorf("api server parent %s (remote %v)", got, apiServer.Parent().IsRemote())
+			}
+			if apiClient.Parent().SpanID() != apiServer.SpanContext().SpanID() {
+				t.Error("api client span is not a child of the server span")
+			}
+
+			if !tt.reach {
+				// The Sentry propagator writes nothing; TraceContext{} and
+				// Baggage{} are not its to stop (the bridge's composite is).
+				if v := workerHeaders.Get("Sentry-Trace"); v != "" {
+					t.Errorf("sentry-trace %q sent to a non-target", v)
+				}
+				if workerHeaders.Get("Traceparent") == "" {
+					t.Error("traceparent missing: the W3C propagator should still run")
+				}
+				return
+			}
+			if err := worker.provider.ForceFlush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			workerServer := spanNamed(t, worker.recorder, trace.SpanKindServer)
+			if workerServer.SpanContext().TraceID().String() != A || workerServer.Parent().SpanID() != apiClient.SpanContext().SpanID() {
+				t.Errorf("worker span %s parent %s, want trace %s parent %s", workerServer.SpanContext().TraceID(),
+					workerServer.Parent().SpanID(), A, apiClient.SpanContext().SpanID())
+			}
+			if got, want := workerHeaders.Get("Sentry-Trace"), A+"-"+apiClient.SpanContext().SpanID().String()+"-1"; got != want {
+				t.Errorf("worker got sentry-trace %q, want %q", got, want)
+			}
+			if len(workerHeaders.Values("Baggage")) != 1 {
+				t.Errorf("baggage headers %q, want one", workerHeaders.Values("Baggage"))
+			}
+			checkMembers(t, workerHeaders.Get("Baggage"), map[string]string{
+				"sentry-trace_id": A, "sentry-public_key": K, "sentry-sample_rate": "0.5", "sentry-sample_rand": "0.123",
+				"sentry-release": "web%401.0", "sentry-transaction": "%2Fcheckout",
+			})
+			// OTel's Baggage{} in the composite forwards third-party members.
+			if got := members(t, workerHeaders.Get("Baggage"))["vendor"]; got != "v1" {
+				t.Errorf("vendor member %q, want v1 forwarded by Baggage{}", got)
+			}
+		})
+	}
+}
+
+// TestCarrierTypes checks that HeaderCarrier, MapCarrier and a plain
+// carrier without ValuesGetter give the same result.
+func TestCarrierTypes(t *testing.T) {
+	p := propagator.New()
+	headers := map[string]string{"sentry-trace": T + "-" + S + "-0", "baggage": "sentry-release=r%2C1,x=y"}
+	want := inject(extract(p, headers), p)
+	hc := propagation.HeaderCarrier{}
+	plain := plainCarrier{}
+	for k, v := range headers {
+		hc.Set(k, v)
+		plain[k] = v
+	}
+	for name, c := range map[string]propagation.TextMapCarrier{"header": hc, "plain": plain} {
+		ctx := p.Extract(context.Background(), c)
+		out := plainCarrier{}
+		p.Inject(ctx, out)
+		for _, k := range []string{"sentry-trace", "baggage"} {
+			if out[k] != want[k] {
+				t.Errorf("%s: %s = %q, want %q", name, k, out[k], want[k])
+			}
+		}
+	}
+}
+
+// plainCarrier implements only TextMapCarrier and records the keys it is
+// given, which must be lowercase (OT-11).
+type plainCarrier map[string]string
+
+func (c plainCarrier) Get(k string) string { return c[k] }
+func (c plainCarrier) Set(k, v string) {
+	if k != strings.ToLower(k) {
+		panic("key not lowercase: " + k)
+	}
+	c[k] = v
+}
+func (c plainCarrier) Keys() []string { return nil }
