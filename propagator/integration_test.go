@@ -2,91 +2,26 @@ package propagator_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/testserver"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
-// service is an otelhttp server on 127.0.0.1 with its own tracer provider.
-type service struct {
-	url      string
-	recorder *tracetest.SpanRecorder
-	provider *sdktrace.TracerProvider
-	headers  chan http.Header
-}
-
-func startService(t *testing.T, name string, next func(ctx context.Context, s *service) error) *service {
+func onlySpan(t *testing.T, s *testserver.Service, kind trace.SpanKind) sdktrace.ReadOnlySpan {
 	t.Helper()
-	s := &service{recorder: tracetest.NewSpanRecorder(), headers: make(chan http.Header, 1)}
-	s.provider = sdktrace.NewTracerProvider(
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
-		sdktrace.WithSpanProcessor(s.recorder))
-	handler := otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.headers <- r.Header.Clone()
-		if next != nil {
-			if err := next(r.Context(), s); err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-		}
-		_, _ = io.WriteString(w, "ok")
-	}), name, otelhttp.WithTracerProvider(s.provider))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	spans := s.Spans(kind)
+	if len(spans) != 1 {
+		t.Fatalf("%d %v spans, want 1", len(spans), kind)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		_ = s.provider.Shutdown(ctx)
-	})
-	s.url = "http://" + ln.Addr().String() + "/"
-	return s
-}
-
-func get(ctx context.Context, client *http.Client, url string, header http.Header) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
-}
-
-func spanNamed(t *testing.T, r *tracetest.SpanRecorder, kind trace.SpanKind) sdktrace.ReadOnlySpan {
-	t.Helper()
-	for _, s := range r.Ended() {
-		if s.SpanKind() == kind {
-			return s
-		}
-	}
-	t.Fatalf("no %v span among %d", kind, len(r.Ended()))
-	return nil
+	return spans[0]
 }
 
 // Two otelhttp services with the global composite: a trace started by a
@@ -106,29 +41,29 @@ func TestTwoHopsOverHTTP(t *testing.T) {
 				propagator.WithTracePropagationTargets(tt.targets)))
 			t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
 
-			worker := startService(t, "worker", nil)
-			api := startService(t, "api", func(ctx context.Context, s *service) error {
-				client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(s.provider))}
-				return get(ctx, client, worker.url, nil)
+			sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
+			received := make(chan http.Header, 1)
+			worker := testserver.Start(t, "worker", sampler, func(_ *testserver.Service, _ http.ResponseWriter, r *http.Request) {
+				received <- r.Header.Clone()
+			})
+			api := testserver.Start(t, "api", sampler, func(s *testserver.Service, w http.ResponseWriter, r *http.Request) {
+				if _, err := testserver.Get(r.Context(), s.Client, worker.URL, nil); err != nil {
+					http.Error(w, err.Error(), http.StatusBadGateway)
+				}
 			})
 
 			const incomingBaggage = "sentry-trace_id=" + A + ",sentry-public_key=" + K +
 				",sentry-sample_rate=0.5,sentry-sample_rand=0.123,sentry-release=web%401.0,sentry-transaction=%2Fcheckout,vendor=v1"
-			err := get(context.Background(), http.DefaultClient, api.url, http.Header{
+			_, err := testserver.Get(context.Background(), http.DefaultClient, api.URL, http.Header{
 				"Sentry-Trace": {A + "-b72fa28504b07285-1"},
 				"Baggage":      {incomingBaggage},
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			<-api.headers
-			workerHeaders := <-worker.headers
-			if err := api.provider.ForceFlush(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-
-			apiServer := spanNamed(t, api.recorder, trace.SpanKindServer)
-			apiClient := spanNamed(t, api.recorder, trace.SpanKindClient)
+			workerHeaders := <-received
+			apiServer := onlySpan(t, api, trace.SpanKindServer)
+			apiClient := onlySpan(t, api, trace.SpanKindClient)
 			if got := apiServer.SpanContext().TraceID().String(); got != A {
 				t.Fatalf("api trace id %s, want %s", got, A)
 			}
@@ -150,10 +85,7 @@ func TestTwoHopsOverHTTP(t *testing.T) {
 				}
 				return
 			}
-			if err := worker.provider.ForceFlush(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			workerServer := spanNamed(t, worker.recorder, trace.SpanKindServer)
+			workerServer := onlySpan(t, worker, trace.SpanKindServer)
 			if workerServer.SpanContext().TraceID().String() != A || workerServer.Parent().SpanID() != apiClient.SpanContext().SpanID() {
 				t.Errorf("worker span %s parent %s, want trace %s parent %s", workerServer.SpanContext().TraceID(),
 					workerServer.Parent().SpanID(), A, apiClient.SpanContext().SpanID())
