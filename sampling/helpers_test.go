@@ -1,0 +1,96 @@
+package sampling_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+const (
+	T = "d4cda95b652f4a1592b449d5929fda1b"
+	S = "6e0c63257de34c92"
+)
+
+// world is a tracer provider with a sampler, and the propagator that goes
+// with it.
+type world struct {
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+}
+
+func newWorld(t testing.TB, s sdktrace.Sampler, opts ...propagator.Option) world {
+	t.Helper()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(s))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return world{tracer: tp.Tracer("test"), prop: propagator.New(opts...)}
+}
+
+// extract continues the trace in sentry-trace and baggage ("" for absent).
+func (w world) extract(sentryTrace, baggage string) context.Context {
+	c := propagation.MapCarrier{}
+	if sentryTrace != "" {
+		c["sentry-trace"] = sentryTrace
+	}
+	if baggage != "" {
+		c["baggage"] = baggage
+	}
+	return w.prop.Extract(context.Background(), c)
+}
+
+// start starts and ends a span, returning its context.
+func (w world) start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	ctx, span := w.tracer.Start(ctx, name, opts...)
+	span.End()
+	return ctx, span
+}
+
+// inject returns what the propagator writes for ctx.
+func (w world) inject(ctx context.Context) propagation.MapCarrier {
+	c := propagation.MapCarrier{}
+	w.prop.Inject(ctx, c)
+	return c
+}
+
+// dsc returns the decoded Sentry members of a baggage value.
+func dsc(t testing.TB, baggage string) map[string]string {
+	t.Helper()
+	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": T + "-" + S, "baggage": baggage})
+	in, ok := propagator.IncomingFromContext(ctx, trace.SpanContextFromContext(ctx).TraceID())
+	if !ok {
+		t.Fatal("could not read back the baggage")
+	}
+	m := in.DSC()
+	if in.FrozenEmpty() {
+		delete(m, "sample_rand") // only the backfill
+	}
+	return m
+}
+
+func member(t testing.TB, sc trace.SpanContext) propagator.TraceStateMember {
+	t.Helper()
+	m, ok := propagator.ParseTraceState(sc.TraceState())
+	if !ok {
+		t.Fatalf("no sentry member in %q", sc.TraceState().String())
+	}
+	return m
+}
+
+func ptr[V any](v V) *V { return &v }
+
+// members splits a baggage value into its members.
+func members(baggage string) map[string]string {
+	m := map[string]string{}
+	for _, elem := range strings.Split(baggage, ",") {
+		if k, v, ok := strings.Cut(elem, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}

@@ -1,0 +1,190 @@
+package sampling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+// ErrInvalidRate is reported, wrapped, through otel.Handle for a configured
+// sample rate that is not a finite number in [0,1].
+var ErrInvalidRate = errors.New("sampling: sample rate must be a finite number in [0,1]")
+
+// sentrySampler decides once per trace, the way Sentry SDKs do, and records
+// the decision in the span's "sentry" trace state member.
+type sentrySampler struct {
+	cfg config
+}
+
+var _ sdktrace.Sampler = (*sentrySampler)(nil)
+
+// New returns an OpenTelemetry SDK sampler with Sentry's semantics. For a
+// local root span (no parent, or a remote one) it asks, in order: the
+// traces sampler, the parent's sampled or negative decision, the traces
+// sample rate; if none applies the decision stays deferred. A span with a
+// local parent copies the parent's decision. Every decision compares the
+// trace's one sample_rand with the rate, so all services agree.
+func New(opts ...Option) sdktrace.Sampler {
+	s := &sentrySampler{cfg: newConfig(opts)}
+	if s.cfg.hasRate && !validRate(s.cfg.rate) {
+		otel.Handle(fmt.Errorf("%w: got %v", ErrInvalidRate, s.cfg.rate))
+	}
+	return s
+}
+
+// ShouldSample implements sdktrace.Sampler.
+func (s *sentrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	parent := trace.SpanContextFromContext(p.ParentContext)
+	if parent.IsValid() && !parent.IsRemote() {
+		// SM-7: a child span shares its local parent's state, unchanged.
+		return sdktrace.SamplingResult{Decision: otelDecision(parent.IsSampled()), Tracestate: parent.TraceState()}
+	}
+	return s.sampleRoot(p, parent)
+}
+
+// sampleRoot decides for a local root span, whose parent is remote or
+// absent (SM-1).
+func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
+	sc := SamplingContext{
+		ParentContext: p.ParentContext,
+		TraceID:       p.TraceID,
+		Name:          p.Name,
+		Kind:          p.Kind,
+		Attributes:    p.Attributes,
+		Links:         p.Links,
+	}
+	var (
+		ts        trace.TraceState
+		rand      string
+		hasMember bool
+	)
+	if parent.IsValid() {
+		ts = parent.TraceState()
+		var member propagator.TraceStateMember
+		member, hasMember = propagator.ParseTraceState(ts)
+		if in, ok := propagator.IncomingFromContext(p.ParentContext, p.TraceID); ok {
+			rand = in.SampleRand()
+			sc.ParentSampleRate, sc.HasParentSampleRate = in.SampleRate()
+		} else {
+			rand = member.SampleRand
+		}
+		switch propagator.DecisionOf(parent) {
+		case propagator.Sampled:
+			sc.ParentDecision = ParentSampled
+		case propagator.NotSampled:
+			sc.ParentDecision = ParentNotSampled
+		}
+	}
+	// This process is the head of the trace for Sentry when nothing
+	// upstream spoke Sentry: no parent, or one known from traceparent alone.
+	head := !hasMember
+	if rand == "" {
+		rand = s.headSampleRand(p.TraceID, ts, parent.IsValid())
+	}
+	randValue, _ := propagator.ParseSampleRand(rand)
+
+	member := propagator.TraceStateMember{SampleRand: rand, Head: head}
+	local := true
+	var rate float64
+	switch {
+	case s.cfg.tracesSampler != nil:
+		rate = s.callTracesSampler(p.ParentContext, sc)
+	case sc.ParentDecision != ParentUnknown:
+		local = false
+	case s.cfg.hasRate:
+		rate = s.cfg.rate
+	default:
+		member.Decision, local = propagator.Deferred, false
+	}
+	switch {
+	case local && !validRate(rate):
+		s.debug(p.ParentContext, "invalid sample rate: not sampled", slog.Float64("rate", rate))
+		member.Decision = propagator.NotSampled
+	case local:
+		member.Decision = decide(randValue, rate)
+		member.Rate = propagator.FormatRate(rate)
+	case sc.ParentDecision == ParentSampled:
+		member.Decision = propagator.Sampled
+	case sc.ParentDecision == ParentNotSampled:
+		member.Decision = propagator.NotSampled
+	}
+	if head && member.Decision != propagator.Deferred &&
+		propagator.TransactionSource(p.Attributes) != propagator.SourceURL {
+		member.Transaction = p.Name
+	}
+
+	ts, err := member.Insert(ts)
+	if err == nil && s.cfg.consistent {
+		ts, err = consistentOT(ts, randValue, member.Decision, rate, local && member.Rate != "")
+	}
+	if err != nil {
+		s.debug(p.ParentContext, "trace state not updated", slog.Any("error", err))
+	}
+	return sdktrace.SamplingResult{Decision: otelDecision(member.Decision == propagator.Sampled), Tracestate: ts}
+}
+
+// headSampleRand returns the sample_rand of a trace no Sentry SDK has seen
+// yet: the one OTel consistent sampling upstream used, when interop is on,
+// else the one derived from the trace id, which Inject derives too.
+func (s *sentrySampler) headSampleRand(id trace.TraceID, ts trace.TraceState, remote bool) string {
+	if s.cfg.consistent && remote {
+		if ot := parseOT(ts); ot.hasRV {
+			return sampleRandFromRV(ot.rv)
+		}
+	}
+	return propagator.DeriveSampleRand(id)
+}
+
+// callTracesSampler runs the user's function; a panic counts as an
+// invalid rate.
+func (s *sentrySampler) callTracesSampler(ctx context.Context, sc SamplingContext) (rate float64) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.debug(ctx, "traces sampler panicked: not sampled", slog.Any("panic", r))
+			rate = math.NaN()
+		}
+	}()
+	return s.cfg.tracesSampler(sc)
+}
+
+// Description implements sdktrace.Sampler.
+func (s *sentrySampler) Description() string {
+	switch {
+	case s.cfg.tracesSampler != nil:
+		return "SentrySampler{tracesSampler}"
+	case s.cfg.hasRate:
+		return "SentrySampler{rate:" + propagator.FormatRate(s.cfg.rate) + "}"
+	}
+	return "SentrySampler{deferred}"
+}
+
+func (s *sentrySampler) debug(ctx context.Context, msg string, attrs ...slog.Attr) {
+	if s.cfg.logger.Enabled(ctx, slog.LevelDebug) {
+		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
+	}
+}
+
+// decide applies SM-4: sampled exactly when sample_rand < rate.
+func decide(rand, rate float64) propagator.Decision {
+	if rand < rate {
+		return propagator.Sampled
+	}
+	return propagator.NotSampled
+}
+
+func validRate(rate float64) bool { return rate >= 0 && rate <= 1 }
+
+func otelDecision(sampled bool) sdktrace.SamplingDecision {
+	if sampled {
+		return sdktrace.RecordAndSample
+	}
+	return sdktrace.Drop
+}

@@ -1,0 +1,338 @@
+package sampling_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/sampling"
+)
+
+func TestDecisionMatrix(t *testing.T) { // V-SM-1..12
+	tests := []struct {
+		id          string
+		incoming    string // the flag suffix of an incoming sentry-trace
+		hasIncoming bool
+		rate        *float64 // nil: unset (TwP)
+		sampled     bool
+		outFlag     string // "" none, "-0", "-1"
+	}{
+		{"V-SM-1", "", false, nil, false, ""},
+		{"V-SM-2", "", false, ptr(0.0), false, "-0"},
+		{"V-SM-3", "", false, ptr(1.0), true, "-1"},
+		{"V-SM-4", "", true, nil, false, ""},
+		{"V-SM-5", "", true, ptr(0.0), false, "-0"},
+		{"V-SM-6", "", true, ptr(1.0), true, "-1"},
+		{"V-SM-7", "-1", true, nil, true, "-1"},
+		{"V-SM-8", "-1", true, ptr(0.0), true, "-1"},
+		{"V-SM-9", "-1", true, ptr(1.0), true, "-1"},
+		{"V-SM-10", "-0", true, nil, false, "-0"},
+		{"V-SM-11", "-0", true, ptr(0.0), false, "-0"},
+		{"V-SM-12", "-0", true, ptr(1.0), false, "-0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			var opts []sampling.Option
+			if tt.rate != nil {
+				opts = append(opts, sampling.WithSampleRate(*tt.rate))
+			}
+			w := newWorld(t, sampling.New(opts...))
+			ctx := context.Background()
+			if tt.hasIncoming {
+				ctx = w.extract(T+"-"+S+tt.incoming, "")
+			}
+			ctx, span := w.start(ctx, "root")
+			sc := span.SpanContext()
+			if sc.IsSampled() != tt.sampled {
+				t.Errorf("sampled = %v, want %v", sc.IsSampled(), tt.sampled)
+			}
+			if continued := sc.TraceID().String() == T; continued != tt.hasIncoming {
+				t.Errorf("continued = %v", continued)
+			}
+			want := sc.TraceID().String() + "-" + sc.SpanID().String() + tt.outFlag
+			if got := w.inject(ctx).Get("sentry-trace"); got != want {
+				t.Errorf("sentry-trace %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestStrictComparison(t *testing.T) { // V-SM-13, SM-4
+	for rand, want := range map[string]bool{"0.25": false, "0.249999": true} {
+		w := newWorld(t, sampling.New(sampling.WithSampleRate(0.25)))
+		_, span := w.start(w.extract(T+"-"+S, "sentry-sample_rand="+rand), "root")
+		if got := span.SpanContext().IsSampled(); got != want {
+			t.Errorf("rand %s, rate 0.25: sampled = %v, want %v", rand, got, want)
+		}
+	}
+}
+
+func TestRates(t *testing.T) { // V-SM-14, SM-3
+	count := func(s sdktrace.Sampler) int {
+		w := newWorld(t, s)
+		n := 0
+		for range 1000 {
+			if _, span := w.start(context.Background(), "root"); span.SpanContext().IsSampled() {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(sampling.New(sampling.WithSampleRate(0))); n != 0 {
+		t.Errorf("rate 0 sampled %d of 1000", n)
+	}
+	if n := count(sampling.New(sampling.WithSampleRate(1))); n != 1000 {
+		t.Errorf("rate 1 sampled %d of 1000", n)
+	}
+	if n := count(sampling.New(sampling.WithSampleRate(0.3))); n < 240 || n > 360 {
+		t.Errorf("rate 0.3 sampled %d of 1000", n)
+	}
+
+	var reported []error
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { reported = append(reported, err) }))
+	t.Cleanup(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {})) })
+	for _, rate := range []float64{1.5, -0.1, math.NaN(), math.Inf(1)} {
+		reported = nil
+		var logs bytes.Buffer
+		s := sampling.New(sampling.WithSampleRate(rate), sampling.WithLogger(debugLogger(&logs)))
+		if len(reported) != 1 || !errors.Is(reported[0], sampling.ErrInvalidRate) {
+			t.Errorf("rate %v: reported %v, want one ErrInvalidRate", rate, reported)
+		}
+		if n := count(s); n != 0 {
+			t.Errorf("rate %v sampled %d", rate, n)
+		}
+		if len(reported) != 1 {
+			t.Errorf("rate %v reported again per decision", rate)
+		}
+		if !strings.Contains(logs.String(), "invalid sample rate") {
+			t.Errorf("rate %v: no debug log", rate)
+		}
+	}
+}
+
+func debugLogger(buf *bytes.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestSpecRows(t *testing.T) { // V-SM-16..24
+	t.Run("V-SM-16", func(t *testing.T) {
+		var logs bytes.Buffer
+		w := newWorld(t, sampling.New(sampling.WithSampleRate(1)), propagator.WithLogger(debugLogger(&logs)))
+		in := "sentry-sampled=true,sentry-sample_rate=0.75,sentry-sample_rand=0.500000"
+		ctx, span := w.start(w.extract(T+"-"+S+"-0", in), "root")
+		if span.SpanContext().IsSampled() {
+			t.Error("sampled")
+		}
+		out := w.inject(ctx)
+		if want := T + "-" + span.SpanContext().SpanID().String() + "-0"; out.Get("sentry-trace") != want {
+			t.Errorf("sentry-trace %q", out.Get("sentry-trace"))
+		}
+		got := dsc(t, out.Get("baggage"))
+		if got["sampled"] != "true" || got["sample_rate"] != "0.75" || got["sample_rand"] != "0.500000" || len(got) != 3 {
+			t.Errorf("DSC %v, want the 3 members unchanged", got)
+		}
+		if !strings.Contains(logs.String(), "disagree") {
+			t.Error("no debug log for the contradiction")
+		}
+	})
+	t.Run("V-SM-17", func(t *testing.T) {
+		w := newWorld(t, sampling.New(sampling.WithTracesSampler(func(c sampling.SamplingContext) float64 { return c.Inherit(0.1) })))
+		ctx, span := w.start(w.extract(T+"-"+S+"-1", "sentry-sample_rate=0.5,sentry-sample_rand=0.3"), "root")
+		if !span.SpanContext().IsSampled() {
+			t.Error("not sampled")
+		}
+		if got := dsc(t, w.inject(ctx).Get("baggage"))["sample_rate"]; got != "0.5" {
+			t.Errorf("sample_rate %q", got)
+		}
+	})
+	t.Run("V-SM-18", func(t *testing.T) {
+		w := newWorld(t, sampling.New(sampling.WithTracesSampler(func(sampling.SamplingContext) float64 { return 0 })))
+		ctx, span := w.start(w.extract(T+"-"+S+"-1", "sentry-sample_rate=0.5"), "root")
+		out := w.inject(ctx)
+		if span.SpanContext().IsSampled() || !strings.HasSuffix(out.Get("sentry-trace"), "-0") {
+			t.Errorf("sampled %v, sentry-trace %q", span.SpanContext().IsSampled(), out.Get("sentry-trace"))
+		}
+		if got := dsc(t, out.Get("baggage"))["sample_rate"]; got != "0" {
+			t.Errorf("sample_rate %q", got)
+		}
+	})
+	t.Run("V-SM-19", func(t *testing.T) {
+		w := newWorld(t, sampling.New(sampling.WithSampleRate(0)))
+		ctx, span := w.start(context.Background(), "root")
+		m := member(t, span.SpanContext())
+		if span.SpanContext().IsSampled() || m.Decision != propagator.NotSampled || m.Rate != "0" || m.SampleRand == "" || !m.Head {
+			t.Errorf("member %+v", m)
+		}
+		out := w.inject(ctx)
+		got := dsc(t, out.Get("baggage"))
+		if !strings.HasSuffix(out.Get("sentry-trace"), "-0") || got["sampled"] != "false" || got["sample_rate"] != "0" || got["sample_rand"] != m.SampleRand {
+			t.Errorf("out %v, DSC %v", out, got)
+		}
+	})
+	t.Run("V-SM-20", func(t *testing.T) {
+		w := newWorld(t, sampling.New(sampling.WithSampleRate(0)))
+		ctx, parent := w.start(context.Background(), "root")
+		_, child := w.start(ctx, "child")
+		if child.SpanContext().IsSampled() || child.SpanContext().TraceState().String() != parent.SpanContext().TraceState().String() {
+			t.Errorf("child %v, parent state %q", child.SpanContext(), parent.SpanContext().TraceState().String())
+		}
+	})
+	t.Run("V-SM-21", func(t *testing.T) {
+		w := newWorld(t, sampling.New())
+		ctx, span := w.start(context.Background(), "root")
+		m := member(t, span.SpanContext())
+		out := w.inject(ctx)
+		got := dsc(t, out.Get("baggage"))
+		if span.SpanContext().IsSampled() || m.Decision != propagator.Deferred || strings.Count(out.Get("sentry-trace"), "-") != 1 {
+			t.Errorf("span %v, member %+v, sentry-trace %q", span.SpanContext(), m, out.Get("sentry-trace"))
+		}
+		for _, k := range []string{"sampled", "sample_rate", "transaction"} {
+			if _, ok := got[k]; ok {
+				t.Errorf("DSC has %s: %v", k, got)
+			}
+		}
+	})
+	t.Run("V-SM-22", func(t *testing.T) {
+		w := newWorld(t, sampling.New(sampling.WithSampleRate(1)))
+		_, span := w.start(context.Background(), "GET", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("http.request.method", "GET")))
+		if !span.SpanContext().IsSampled() {
+			t.Error("client root not sampled")
+		}
+	})
+	t.Run("V-SM-23", func(t *testing.T) {
+		w := newWorld(t, sampling.New(sampling.WithSampleRate(0.5)))
+		ctx, span := w.start(w.extract(T+"-"+S, "sentry-release=r,sentry-sample_rand=0.3"), "root")
+		if !span.SpanContext().IsSampled() {
+			t.Error("not sampled")
+		}
+		if got := dsc(t, w.inject(ctx).Get("baggage")); got["sample_rate"] != "0.5" || got["release"] != "r" {
+			t.Errorf("DSC %v", got)
+		}
+	})
+	t.Run("V-SM-24", func(t *testing.T) {
+		w := newWorld(t, sdktrace.ParentBased(sdktrace.AlwaysSample()))
+		ctx, span := w.start(w.extract(T+"-"+S, ""), "child")
+		if span.SpanContext().IsSampled() || member(t, span.SpanContext()).Decision != propagator.Deferred {
+			t.Errorf("span %v", span.SpanContext())
+		}
+		if got, want := w.inject(ctx).Get("sentry-trace"), T+"-"+span.SpanContext().SpanID().String(); got != want {
+			t.Errorf("sentry-trace %q, want %q", got, want)
+		}
+	})
+}
+
+func TestTracesSampler(t *testing.T) { // SM-2, SM-7, bad input
+	var seen []sampling.SamplingContext
+	fn := func(c sampling.SamplingContext) float64 {
+		seen = append(seen, c)
+		switch c.Name {
+		case "panics":
+			panic("boom")
+		case "nan":
+			return math.NaN()
+		case "negative":
+			return -1
+		}
+		return 1
+	}
+	var logs bytes.Buffer
+	w := newWorld(t, sampling.New(sampling.WithTracesSampler(fn), sampling.WithSampleRate(0), sampling.WithLogger(debugLogger(&logs))))
+	ctx := w.extract(T+"-"+S+"-0", "sentry-sample_rate=0.125")
+	root, span := w.start(ctx, "root", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("k", "v")))
+	if !span.SpanContext().IsSampled() {
+		t.Error("traces sampler's 1 did not override the negative parent")
+	}
+	_, _ = w.start(root, "child")
+	if len(seen) != 1 {
+		t.Fatalf("traces sampler ran %d times, want once (local roots only)", len(seen))
+	}
+	c := seen[0]
+	if c.Name != "root" || c.Kind != trace.SpanKindServer || len(c.Attributes) != 1 || c.ParentDecision != sampling.ParentNotSampled ||
+		!c.HasParentSampleRate || c.ParentSampleRate != 0.125 || c.TraceID.String() != T || c.ParentContext == nil {
+		t.Errorf("sampling context %+v", c)
+	}
+	for _, name := range []string{"panics", "nan", "negative"} {
+		if _, span := w.start(context.Background(), name); span.SpanContext().IsSampled() {
+			t.Errorf("%s: sampled", name)
+		}
+	}
+	if !strings.Contains(logs.String(), "panicked") || strings.Count(logs.String(), "invalid sample rate") < 2 {
+		t.Errorf("logs:\n%s", logs.String())
+	}
+}
+
+func TestInherit(t *testing.T) { // SM-2 helper
+	tests := []struct {
+		c    sampling.SamplingContext
+		want float64
+	}{
+		{sampling.SamplingContext{HasParentSampleRate: true, ParentSampleRate: 0.3, ParentDecision: sampling.ParentNotSampled}, 0.3},
+		{sampling.SamplingContext{ParentDecision: sampling.ParentSampled}, 1},
+		{sampling.SamplingContext{ParentDecision: sampling.ParentNotSampled}, 0},
+		{sampling.SamplingContext{}, 0.42},
+	}
+	for _, tt := range tests {
+		if got := tt.c.Inherit(0.42); got != tt.want {
+			t.Errorf("%+v: %v, want %v", tt.c, got, tt.want)
+		}
+	}
+}
+
+func TestParentRecordsDecision(t *testing.T) { // OT-3: state follows the SpanContext alone
+	w := newWorld(t, sampling.New(sampling.WithSampleRate(1)))
+	ctx, root := w.start(context.Background(), "GET /users/{id}", trace.WithAttributes(
+		attribute.String("http.request.method", "GET"), attribute.String("http.route", "/users/{id}")))
+	m := member(t, root.SpanContext())
+	if !m.Head || m.Transaction != "GET /users/{id}" || m.Rate != "1" || m.Decision != propagator.Sampled {
+		t.Errorf("member %+v", m)
+	}
+	_, child := w.start(ctx, "db")
+	detached := trace.ContextWithSpanContext(context.Background(), child.SpanContext())
+	done := make(chan string)
+	go func() { done <- w.inject(detached).Get("baggage") }()
+	got := dsc(t, <-done)
+	if got["transaction"] != "GET /users/{id}" || got["sample_rate"] != "1" || got["sampled"] != "true" || got["sample_rand"] != m.SampleRand {
+		t.Errorf("DSC from a detached child %v", got)
+	}
+	_, urlRoot := w.start(context.Background(), "GET", trace.WithAttributes(attribute.String("http.request.method", "GET")))
+	if m := member(t, urlRoot.SpanContext()); m.Transaction != "" {
+		t.Errorf("url-sourced name recorded: %+v", m)
+	}
+}
+
+func TestOtherTraceStateKept(t *testing.T) { // SM-15
+	w := newWorld(t, sampling.New(sampling.WithSampleRate(1)), propagator.WithLogger(nil))
+	tc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: mustID(t), SpanID: trace.SpanID{1}, Remote: true})
+	var ts trace.TraceState
+	var err error
+	for i := range 32 {
+		if ts, err = ts.Insert("k"+string(rune('a'+i%26))+string(rune('a'+i/26)), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := trace.ContextWithRemoteSpanContext(context.Background(), tc.WithTraceState(ts))
+	_, span := w.start(ctx, "root")
+	got := span.SpanContext().TraceState()
+	if got.Len() != 32 || got.Get("sentry") == "" || got.Get("kaa") != "" || got.Get("kba") != "v" { // the right-most member makes room
+		t.Errorf("trace state %q", got.String())
+	}
+}
+
+func mustID(t testing.TB) trace.TraceID {
+	id, err := trace.TraceIDFromHex(T)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
