@@ -19,8 +19,8 @@ func TestParse(t *testing.T) {
 		{in: "https://mysecret@o1234.ingest.sentry.io/12312012", publicKey: "mysecret", host: "o1234.ingest.sentry.io", org: "1234", project: "12312012",
 			apiURL: "https://o1234.ingest.sentry.io/api/12312012"},
 		{in: "https://1234@o1.ingest.us.sentry.io/1", publicKey: "1234", host: "o1.ingest.us.sentry.io", org: "1", project: "1", apiURL: "https://o1.ingest.us.sentry.io/api/1"}, // V-OR-22
-		{in: "https://k@sentry.example.com/1", publicKey: "k", host: "sentry.example.com", project: "1", apiURL: "https://sentry.example.com/api/1"},           // V-OR-24
-		{in: "https://k@o12x.ingest.sentry.io/1", publicKey: "k", host: "o12x.ingest.sentry.io", project: "1", apiURL: "https://o12x.ingest.sentry.io/api/1"}, // V-OR-24
+		{in: "https://k@sentry.example.com/1", publicKey: "k", host: "sentry.example.com", project: "1", apiURL: "https://sentry.example.com/api/1"},                             // V-OR-24
+		{in: "https://k@o12x.ingest.sentry.io/1", publicKey: "k", host: "o12x.ingest.sentry.io", project: "1", apiURL: "https://o12x.ingest.sentry.io/api/1"},                    // V-OR-24
 		{in: "http://pub:secret@127.0.0.1:9000/prefix/sub/42", publicKey: "pub", host: "127.0.0.1", project: "42", apiURL: "http://127.0.0.1:9000/prefix/sub/api/42"},
 		{in: "https://abc@domain/123", publicKey: "abc", host: "domain", project: "123", apiURL: "https://domain/api/123"},
 		{in: "", wantInvalid: true},
