@@ -114,3 +114,10 @@ func URLFromContext(ctx context.Context) (string, bool) {
 	url, ok := ctx.Value(urlKey{}).(string)
 	return url, ok
 }
+
+// WithoutTrace returns ctx without its span and without Sentry state, so
+// that the next span started from it is the root of a new trace.
+func WithoutTrace(ctx context.Context) context.Context {
+	ctx = context.WithValue(ctx, incomingKey{}, (*incomingState)(nil))
+	return trace.ContextWithSpanContext(ctx, trace.SpanContext{})
+}

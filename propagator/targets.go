@@ -24,13 +24,17 @@ type Substring string
 // MatchString reports whether url contains s.
 func (s Substring) MatchString(url string) bool { return strings.Contains(url, string(s)) }
 
-// allowed reports whether Inject may write to the request ctx belongs to
-// (TG-2..5). An unknown URL is allowed unless the targets are empty.
-func (c *config) allowed(ctx context.Context) bool {
-	if c.targets == nil && c.dsn.Host == "" {
+// AllowsPropagation reports whether the outgoing request that ctx belongs
+// to may carry trace headers (TG-2..5): its URL, from ContextWithURL or
+// else the current recording span's url.full, must match one of targets
+// and must not be on the DSN's ingest host. nil targets allow every URL;
+// empty, non-nil targets allow none. An unknown URL is allowed unless the
+// targets are empty.
+func AllowsPropagation(ctx context.Context, targets []Target, ingestHost string) bool {
+	if targets == nil && ingestHost == "" {
 		return true
 	}
-	if c.targets != nil && len(c.targets) == 0 {
+	if targets != nil && len(targets) == 0 {
 		return false
 	}
 	requestURL, ok := URLFromContext(ctx)
@@ -40,13 +44,13 @@ func (c *config) allowed(ctx context.Context) bool {
 	if !ok {
 		return true
 	}
-	if c.dsn.Host != "" && strings.EqualFold(hostOf(requestURL), c.dsn.Host) {
+	if ingestHost != "" && strings.EqualFold(hostOf(requestURL), ingestHost) {
 		return false
 	}
-	if c.targets == nil {
+	if targets == nil {
 		return true
 	}
-	for _, t := range c.targets {
+	for _, t := range targets {
 		if t != nil && t.MatchString(requestURL) {
 			return true
 		}

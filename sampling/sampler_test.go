@@ -336,3 +336,22 @@ func mustID(t testing.TB) trace.TraceID {
 	}
 	return id
 }
+
+func TestInsideParentBased(t *testing.T) {
+	w := newWorld(t, sdktrace.ParentBased(sampling.New(sampling.WithSampleRate(1))))
+	// Without a parent, ParentBased asks the Sentry sampler.
+	_, root := w.start(context.Background(), "root")
+	if m := member(t, root.SpanContext()); !root.SpanContext().IsSampled() || !m.Head || m.Rate != "1" {
+		t.Errorf("root %v, member %+v", root.SpanContext(), m)
+	}
+	// Remote parents are ParentBased's: deferred is dropped, and stays
+	// deferred downstream; sampled is kept.
+	ctx, deferred := w.start(w.extract(T+"-"+S, ""), "deferred")
+	if deferred.SpanContext().IsSampled() || strings.Count(w.inject(ctx).Get("sentry-trace"), "-") != 1 {
+		t.Errorf("deferred parent: %v", deferred.SpanContext())
+	}
+	_, sampled := w.start(w.extract(T+"-"+S+"-1", ""), "sampled")
+	if !sampled.SpanContext().IsSampled() || member(t, sampled.SpanContext()).Decision != propagator.Sampled {
+		t.Errorf("sampled parent: %v", sampled.SpanContext())
+	}
+}
