@@ -1,0 +1,301 @@
+package bridge_test
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"maps"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+func TestMetaTags(t *testing.T) { // V-MT
+	const incomingTrace = "cd7ee7a6fe3ebe7ab9c3271559bc203c"
+	t.Run("V-MT-1", func(t *testing.T) {
+		b, tracer, _ := newBridge(t)
+		ctx := b.ContinueTrace(context.Background(), incomingTrace+"-100ff0980e7a4ead-1", "sentry-environment=production,sentry-sample_rand=0.42")
+		ctx, span := tracer.Start(ctx, "GET /page")
+		defer span.End()
+		tags := string(b.MetaTags(ctx))
+		first, second, ok := strings.Cut(tags, "\n")
+		if want := `<meta name="sentry-trace" content="` + incomingTrace + "-" + span.SpanContext().SpanID().String() + `-1">`; !ok || first != want {
+			t.Errorf("first tag %q, want %q", first, want)
+		}
+		content := strings.TrimSuffix(strings.TrimPrefix(second, `<meta name="baggage" content="`), `">`)
+		if got := members(content); !maps.Equal(got, map[string]string{"sentry-environment": "production", "sentry-sample_rand": "0.42"}) {
+			t.Errorf("baggage tag %q", second)
+		}
+	})
+	head := func(t *testing.T, opts ...bridge.Option) (context.Context, trace.Span, *bridge.Bridge) {
+		b, tracer, _ := newBridge(t, opts...)
+		ctx, span := tracer.Start(context.Background(), "render")
+		t.Cleanup(func() { span.End() })
+		return ctx, span, b
+	}
+	t.Run("V-MT-2", func(t *testing.T) {
+		ctx, span, b := head(t, bridge.WithSampleRate(1))
+		sc := span.SpanContext()
+		if got := b.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String()+"-1" {
+			t.Errorf("sentry-trace %q", got)
+		}
+		if got := members(b.Baggage(ctx))["sentry-trace_id"]; got != sc.TraceID().String() {
+			t.Errorf("trace_id %q", got)
+		}
+	})
+	t.Run("V-MT-3", func(t *testing.T) {
+		ctx, _, b := head(t, bridge.WithSampleRate(0))
+		if !strings.HasSuffix(b.Traceparent(ctx), "-0") || members(b.Baggage(ctx))["sentry-sampled"] != "false" {
+			t.Errorf("%q %q", b.Traceparent(ctx), b.Baggage(ctx))
+		}
+	})
+	t.Run("V-MT-4", func(t *testing.T) {
+		ctx, span, b := head(t, bridge.WithDSN("https://public@o1.ingest.sentry.io/1"), bridge.WithOrgID("1"))
+		sc := span.SpanContext()
+		if got := b.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String() {
+			t.Errorf("sentry-trace %q", got)
+		}
+		got := members(b.Baggage(ctx))
+		rand := got["sentry-sample_rand"]
+		want := map[string]string{"sentry-environment": "production", "sentry-public_key": "public", "sentry-org_id": "1",
+			"sentry-trace_id": sc.TraceID().String(), "sentry-sample_rand": rand}
+		if rand == "" || !maps.Equal(got, want) {
+			t.Errorf("baggage %v", got)
+		}
+	})
+	t.Run("V-MT-5", func(t *testing.T) {
+		b, _, _ := newBridge(t)
+		for _, ctx := range []context.Context{context.Background(), bridge.NewTrace(b.ContinueTrace(context.Background(), incomingTrace+"-100ff0980e7a4ead-1", ""))} {
+			if b.MetaTags(ctx) != "" || b.Traceparent(ctx) != "" || b.Baggage(ctx) != "" || b.ServerTiming(ctx) != "" {
+				t.Error("helpers wrote something without a span")
+			}
+		}
+	})
+	t.Run("V-MT-6", func(t *testing.T) {
+		ctx, _, b := head(t, bridge.WithSampleRate(1), bridge.WithRelease("r 1"))
+		want := `<meta name="sentry-trace" content="` + b.Traceparent(ctx) + "\">\n" +
+			`<meta name="baggage" content="` + template.HTMLEscapeString(b.Baggage(ctx)) + `">`
+		if got := string(b.MetaTags(ctx)); got != want {
+			t.Errorf("tags %q, want %q", got, want)
+		}
+	})
+	t.Run("V-MT-7", func(t *testing.T) {
+		b, _, _ := newBridge(t)
+		ctx := b.ContinueTrace(context.Background(), incomingTrace+"-100ff0980e7a4ead-1", `sentry-transaction=%22%3E%3Cscript%3E`)
+		tags := string(b.MetaTags(ctx))
+		if !strings.Contains(tags, "sentry-transaction=%22%3E%3Cscript%3E") || strings.Count(tags, "<") != 2 || strings.Count(tags, `"`) != 8 {
+			t.Errorf("tags %q", tags)
+		}
+	})
+}
+
+func TestSampleRateSetting(t *testing.T) { // V-SM-15, API-8
+	for _, tt := range []struct {
+		value string
+		want  string // "" TwP, "error", or the rate applied
+	}{
+		{"0.555", "0.555"}, {"", ""}, {"2", "error"}, {"1.5", "error"}, {"aha", "error"}, {"true", "error"}, {"NaN", "error"}, {"-0.1", "error"},
+	} {
+		b, err := bridge.New(bridge.WithGetenv(env(map[string]string{bridge.EnvTracesSampleRate: tt.value})))
+		if tt.want == "error" {
+			if !errors.Is(err, bridge.ErrInvalidSampleRate) {
+				t.Errorf("%q: err %v, want ErrInvalidSampleRate", tt.value, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tt.value, err)
+		}
+		want := "SentrySampler{deferred}"
+		if tt.want != "" {
+			want = "SentrySampler{rate:" + tt.want + "}"
+		}
+		if got := b.Sampler().Description(); got != want {
+			t.Errorf("%q: sampler %s, want %s", tt.value, got, want)
+		}
+	}
+	// Options win over the environment, and are validated too.
+	b, err := bridge.New(bridge.WithSampleRate(0.25), bridge.WithGetenv(env(map[string]string{bridge.EnvTracesSampleRate: "aha"})))
+	if err != nil || b.Sampler().Description() != "SentrySampler{rate:0.25}" {
+		t.Errorf("option over env: %v", err)
+	}
+	for _, r := range []float64{1.5, -1, math.NaN(), math.Inf(1)} {
+		if _, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithSampleRate(r)); !errors.Is(err, bridge.ErrInvalidSampleRate) {
+			t.Errorf("WithSampleRate(%v): %v", r, err)
+		}
+	}
+}
+
+func TestDSNSetting(t *testing.T) { // API-8
+	for _, bad := range []string{"not a dsn", "https://host/1", "https://k@host/x", "ftp://k@host/1"} {
+		if _, err := bridge.New(bridge.WithGetenv(env(map[string]string{bridge.EnvDSN: bad}))); !errors.Is(err, bridge.ErrInvalidDSN) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	vars := map[string]string{bridge.EnvDSN: "https://envkey@o7.ingest.sentry.io/1", bridge.EnvRelease: "env-release", bridge.EnvEnvironment: "staging"}
+	b, tracer, _ := newBridge(t, bridge.WithGetenv(env(vars)), bridge.WithRelease("option-release"), bridge.WithSampleRate(1))
+	ctx, span := tracer.Start(context.Background(), "root")
+	defer span.End()
+	got := members(b.Baggage(ctx))
+	if got["sentry-public_key"] != "envkey" || got["sentry-org_id"] != "7" || got["sentry-release"] != "option-release" || got["sentry-environment"] != "staging" {
+		t.Errorf("baggage %v", got)
+	}
+}
+
+func TestContinueTrace(t *testing.T) { // API-1
+	const traceHex = "771a43a4192642f0b136d5159a501700"
+	b, tracer, _ := newBridge(t, bridge.WithOrgID("1"))
+	local, span := tracer.Start(context.Background(), "current")
+	defer span.End()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want bool
+	}{
+		{"strings", b.ContinueTrace(local, traceHex+"-b72fa28504b07285-1", "sentry-release=r"), true},
+		{"headers", b.ContinueTraceFromHeaders(local, http.Header{"Sentry-Trace": {"", traceHex + "-b72fa28504b07285-1"}}), true},
+		{"metadata", b.ContinueTraceFromMetadata(local, map[string]string{"sentry-trace": traceHex + "-b72fa28504b07285-1"}), true},
+		{"metadata keys are exact", b.ContinueTraceFromMetadata(local, map[string]string{"Sentry-Trace": traceHex + "-b72fa28504b07285-1"}), false},
+		{"invalid", b.ContinueTrace(local, "xxx", "sentry-release=r"), false},
+		{"other org", b.ContinueTrace(local, traceHex+"-b72fa28504b07285-1", "sentry-org_id=2"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := trace.SpanContextFromContext(tt.ctx)
+			if tt.want {
+				if sc.TraceID().String() != traceHex || !sc.IsRemote() {
+					t.Errorf("span context %v", sc)
+				}
+				return
+			}
+			if sc.IsValid() {
+				t.Errorf("span context %v, want none (a new trace)", sc)
+			}
+			_, next := tracer.Start(tt.ctx, "next")
+			defer next.End()
+			if next.SpanContext().TraceID() == span.SpanContext().TraceID() {
+				t.Error("next span joined the current trace")
+			}
+		})
+	}
+}
+
+func TestMessageCarriers(t *testing.T) { // API-7
+	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+	ctx, span := tracer.Start(context.Background(), "produce")
+	defer span.End()
+
+	headers := []bridge.MessageHeader{{Key: "baggage", Value: []byte("vendor=1,sentry-release=stale")}, {Key: "Sentry-Trace", Value: []byte("x")}}
+	b.Inject(ctx, bridge.NewMessageCarrier(&headers))
+	c := bridge.NewMessageCarrier(&headers)
+	if c.Get("sentry-trace") != b.Traceparent(ctx) || c.Get("Sentry-Trace") != "x" {
+		t.Errorf("headers %q", headers)
+	}
+	if got := c.Values("baggage"); len(got) != 1 || !strings.HasPrefix(got[0], "vendor=1,") || strings.Contains(got[0], "stale") {
+		t.Errorf("baggage %q", got)
+	}
+	consumer := b.ContinueTraceFromCarrier(context.Background(), c)
+	if trace.SpanContextFromContext(consumer).SpanID() != span.SpanContext().SpanID() {
+		t.Error("consumer did not continue the producer's span")
+	}
+}
+
+func TestEnvCarrier(t *testing.T) { // API-6
+	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+	ctx, span := tracer.Start(context.Background(), "parent")
+	defer span.End()
+	parentEnv := []string{"PATH=/bin", "SENTRY_TRACE=stale", "SENTRY_BAGGAGE=stale", "SENTRY_TRACE=stale2"}
+	before := strings.Join(parentEnv, "|")
+	childEnv := b.InjectEnv(ctx, parentEnv)
+	if strings.Join(parentEnv, "|") != before {
+		t.Errorf("caller's env changed to %q", parentEnv)
+	}
+	var traces []string
+	for _, e := range childEnv {
+		if strings.HasPrefix(e, "SENTRY_TRACE=") {
+			traces = append(traces, e)
+		}
+	}
+	if len(traces) != 1 || traces[0] != "SENTRY_TRACE="+b.Traceparent(ctx) {
+		t.Errorf("child env %q", childEnv)
+	}
+	child, err := bridge.New(bridge.WithGetenv(bridge.NewEnvCarrier(&childEnv).Get))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := trace.SpanContextFromContext(child.ContinueTraceFromEnv(context.Background())); got.SpanID() != span.SpanContext().SpanID() {
+		t.Errorf("child continued %v", got)
+	}
+
+	// Other propagators through the carrier.
+	var list []string
+	carrier := bridge.NewEnvCarrier(&list)
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	if !strings.HasPrefix(carrier.Get("traceparent"), "00-") || !strings.Contains(carrier.Get("tracestate"), "sentry=") {
+		t.Errorf("env %q", list)
+	}
+	carrier.Set("x-custom.key", "v")
+	if carrier.Get("x-custom.key") != "v" || list[len(list)-1] != "X_CUSTOM_KEY=v" {
+		t.Errorf("env %q", list)
+	}
+}
+
+func TestHostileValues(t *testing.T) { // bad input never reaches a header or page unescaped
+	huge := strings.Repeat("x", 100<<10)
+	hostile := "a\r\nb\"'<script>alert(1)</script>\xff\xfe;,=% " + huge
+	b, tracer, _ := newBridge(t, bridge.WithRelease(hostile), bridge.WithEnvironment(hostile), bridge.WithSampleRate(1))
+	ctx, span := tracer.Start(context.Background(), hostile)
+	defer span.End()
+	check := func(name, v string, newlines int) {
+		t.Helper()
+		if strings.ContainsAny(v, "\r\x00\xff") || strings.Count(v, "\n") != newlines {
+			t.Errorf("%s holds raw control or non-UTF-8 bytes", name)
+		}
+		if len(v) > 2*8192+200 {
+			t.Errorf("%s is %d bytes", name, len(v))
+		}
+	}
+	check("baggage", b.Baggage(ctx), 0)
+	check("server-timing", b.ServerTiming(ctx), 0)
+	tags := string(b.MetaTags(ctx))
+	check("meta tags", tags, 1)
+	if strings.Count(tags, "<") != 2 || strings.Contains(tags, "script>") {
+		t.Errorf("tags %q", tags)
+	}
+	for _, incoming := range []string{hostile, "\r\n" + huge, "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1\r\nX: y"} {
+		cont := b.ContinueTrace(context.Background(), incoming, "sentry-release=\"<script>\",sentry-x="+huge)
+		if sc := trace.SpanContextFromContext(cont); sc.IsValid() {
+			t.Errorf("continued from %.40q", incoming)
+		}
+	}
+	cont := b.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=%22%3Cscript%3E%0D%0A,sentry-x="+huge)
+	check("continued baggage", b.Baggage(cont), 0)
+	if got := members(b.Baggage(cont))["sentry-release"]; got != "%22%3Cscript%3E%0D%0A" {
+		t.Errorf("release %q", got)
+	}
+}
+
+func TestSuppressAndNewTrace(t *testing.T) { // API-9
+	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+	ctx, span := tracer.Start(context.Background(), "root")
+	defer span.End()
+	c := propagation.MapCarrier{}
+	b.Propagator().Inject(bridge.SuppressInject(ctx), c)
+	if len(c) != 0 {
+		t.Errorf("suppressed context injected %v", c)
+	}
+	fresh := bridge.NewTrace(b.ContinueTrace(ctx, "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=r"))
+	if _, ok := propagator.IncomingFromContext(fresh, trace.SpanContextFromContext(fresh).TraceID()); ok || trace.SpanContextFromContext(fresh).IsValid() {
+		t.Error("NewTrace kept state")
+	}
+	if _, ok := propagator.IncomingFromContext(fresh, [16]byte{0x77, 0x1a, 0x43, 0xa4, 0x19, 0x26, 0x42, 0xf0, 0xb1, 0x36, 0xd5, 0x15, 0x9a, 0x50, 0x17, 0x00}); ok {
+		t.Error("NewTrace kept the old trace's Sentry state")
+	}
+}

@@ -1,0 +1,247 @@
+package bridge_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"html/template"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	otelprop "go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/internal/testserver"
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+func TestSetupInstalls(t *testing.T) { // API-8, API-10
+	rec := tracetest.NewSpanRecorder()
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(env(map[string]string{
+		bridge.EnvTracesSampleRate: "1", bridge.EnvRelease: "setup@1"})), bridge.WithSpanProcessor(rec), bridge.WithServiceName("setup-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv)); !errors.Is(err, bridge.ErrAlreadySetUp) {
+		t.Errorf("second Setup: %v", err)
+	}
+	ctx, span := otel.Tracer("t").Start(context.Background(), "job")
+	if !span.SpanContext().IsSampled() {
+		t.Error("the installed sampler's rate 1 did not sample")
+	}
+	if got := members(bridge.Baggage(ctx))["sentry-release"]; got != "setup%401" {
+		t.Errorf("package-level Baggage did not use the installed configuration: release %q", got)
+	}
+	span.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ended := rec.Ended()
+	if len(ended) != 1 || ended[0].Resource().String() == "" || !strings.Contains(ended[0].Resource().String(), "service.name=setup-test") {
+		t.Errorf("recorded %v", ended)
+	}
+	if got := members(bridge.Baggage(ctx))["sentry-release"]; got != "" {
+		t.Errorf("after shutdown the installed configuration is still used: %q", got)
+	}
+	shutdown, err = bridge.Setup(context.Background(), bridge.WithGetenv(noEnv))
+	if err != nil {
+		t.Fatalf("Setup after shutdown: %v", err)
+	}
+	_ = shutdown(context.Background())
+}
+
+// TestSubprocessContinues starts this test binary again with the trace in
+// its environment; the child continues it and prints what it joined.
+func TestSubprocessContinues(t *testing.T) { // API-6
+	if os.Getenv("OTELSENTRY_CHILD") == "1" {
+		b, err := bridge.New()
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(2)
+		}
+		sc := trace.SpanContextFromContext(b.ContinueTraceFromEnv(context.Background()))
+		in, _ := propagator.IncomingFromContext(b.ContinueTraceFromEnv(context.Background()), sc.TraceID())
+		fmt.Printf("joined %s %s %v %s\n", sc.TraceID(), sc.SpanID(), sc.IsSampled(), in.DSC()["release"])
+		os.Exit(0)
+	}
+	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1), bridge.WithRelease("parent@2"))
+	ctx, span := tracer.Start(context.Background(), "spawn")
+	defer span.End()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSubprocessContinues$")
+	cmd.Env = b.InjectEnv(ctx, append(os.Environ(), "OTELSENTRY_CHILD=1"))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	sc := span.SpanContext()
+	if want := fmt.Sprintf("joined %s %s true parent@2", sc.TraceID(), sc.SpanID()); !strings.Contains(string(out), want) {
+		t.Errorf("child printed %q, want %q", out, want)
+	}
+	if os.Getenv(bridge.EnvSentryTrace) != "" {
+		t.Error("the parent's own environment was changed")
+	}
+}
+
+func TestJobQueue(t *testing.T) { // API-7: a job's metadata carries the trace to a consumer goroutine
+	b, tracer, rec := newBridge(t, bridge.WithSampleRate(1))
+	type job struct {
+		payload  string
+		metadata map[string]string
+	}
+	queue := make(chan job, 1)
+	done := make(chan trace.SpanContext, 1)
+	go func() {
+		j := <-queue
+		ctx := b.ContinueTraceFromMetadata(context.Background(), j.metadata)
+		_, span := tracer.Start(ctx, "process "+j.payload, trace.WithSpanKind(trace.SpanKindConsumer))
+		span.End()
+		done <- span.SpanContext()
+	}()
+	ctx, producer := tracer.Start(context.Background(), "enqueue", trace.WithSpanKind(trace.SpanKindProducer))
+	md := map[string]string{}
+	b.Inject(ctx, otelprop.MapCarrier(md))
+	queue <- job{payload: "email", metadata: md}
+	producer.End()
+	consumed := <-done
+	if consumed.TraceID() != producer.SpanContext().TraceID() {
+		t.Fatalf("consumer in trace %s, producer in %s", consumed.TraceID(), producer.SpanContext().TraceID())
+	}
+	for _, s := range rec.Ended() {
+		if s.Name() == "process email" && s.Parent().SpanID() != producer.SpanContext().SpanID() {
+			t.Errorf("consumer's parent %s, want the producer %s", s.Parent().SpanID(), producer.SpanContext().SpanID())
+		}
+	}
+}
+
+// TestTargetsOverHTTP sends requests through the bridge's transport and
+// otelhttp to a target, a non-target and the DSN's host.
+func TestTargetsOverHTTP(t *testing.T) { // TG-3..5
+	sink := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { sink <- r.Header.Clone() }))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	b, _, _ := newBridge(t, bridge.WithDSN(fmt.Sprintf("http://key@localhost:%d/1", port)), bridge.WithSampleRate(0),
+		bridge.WithTracePropagationTargets([]propagator.Target{propagator.Substring("/api/")}))
+	prev := otel.GetTextMapPropagator()
+	otel.SetTextMapPropagator(b.Propagator())
+	defer otel.SetTextMapPropagator(prev)
+
+	// Sampled spans record url.full; unsampled ones record nothing, and
+	// the URL comes from the bridge's transport alone.
+	for name, sampler := range map[string]sdktrace.Sampler{"sampled": sdktrace.AlwaysSample(), "not sampled": b.Sampler()} {
+		t.Run(name, func(t *testing.T) {
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(rec))
+			defer func() { _ = tp.Shutdown(context.Background()) }()
+			client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(tp)))}
+			ctx, span := tp.Tracer("t").Start(context.Background(), "caller")
+			defer span.End()
+			var received []http.Header
+			for _, url := range []string{
+				fmt.Sprintf("http://127.0.0.1:%d/api/users", port),       // a target
+				fmt.Sprintf("http://127.0.0.1:%d/static/app.js", port),   // not a target
+				fmt.Sprintf("http://localhost:%d/api/1/envelope/", port), // the DSN's host, though it matches
+			} {
+				if _, err := testserver.Get(ctx, client, url, nil); err != nil {
+					t.Fatal(err)
+				}
+				received = append(received, <-sink)
+			}
+			if received[0].Get("Sentry-Trace") == "" || received[0].Get("Traceparent") == "" {
+				t.Errorf("the target got %v", received[0])
+			}
+			for i, h := range received[1:] {
+				for _, k := range []string{"Sentry-Trace", "Traceparent", "Tracestate", "Baggage"} {
+					if h.Get(k) != "" {
+						t.Errorf("request %d carried %s: %q", i+2, k, h.Get(k))
+					}
+				}
+			}
+			if !span.SpanContext().IsSampled() {
+				return
+			}
+			clients := 0
+			for _, s := range rec.Ended() {
+				if s.SpanKind() == trace.SpanKindClient {
+					clients++
+				}
+			}
+			if clients != 3 {
+				t.Errorf("%d client spans, want 3", clients)
+			}
+		})
+	}
+}
+
+// TestMetaTagsInBrowser renders a page with MetaTags and reads the tags in
+// headless Chromium the way the Sentry browser SDK does.
+func TestMetaTagsInBrowser(t *testing.T) { // API-5
+	chromium := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			chromium = p
+			break
+		}
+	}
+	if chromium == "" {
+		t.Skip("no Chromium on this machine: install Debian's chromium package to run this test")
+	}
+	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1), bridge.WithRelease(`web"<b>&'@1`))
+	ctx := b.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"sentry-release=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E,sentry-transaction=GET%20%2Fa%26b,vendor=x")
+	ctx, span := tracer.Start(ctx, "GET /page")
+	defer span.End()
+	page := template.Must(template.New("page").Parse(`<!doctype html>
+<html><head>{{.}}</head><body><script>
+function meta(name) { var m = document.querySelector('meta[name=' + name + ']'); return m ? m.getAttribute('content') : ''; }
+document.body.setAttribute('data-sentry-trace', meta('sentry-trace'));
+document.body.setAttribute('data-baggage', meta('baggage'));
+document.body.setAttribute('data-scripts', String(document.scripts.length));
+</script></body></html>`))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = page.Execute(w, b.MetaTags(ctx))
+	}))
+	defer srv.Close()
+
+	runCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--dump-dom", srv.URL)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	attr := func(name string) string {
+		m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("no %s in the DOM:\n%s", name, out)
+		}
+		return html.UnescapeString(m[1])
+	}
+	if got, want := attr("data-sentry-trace"), b.Traceparent(ctx); got != want {
+		t.Errorf("browser read sentry-trace %q, want %q", got, want)
+	}
+	if got, want := attr("data-baggage"), b.Baggage(ctx); got != want || !strings.Contains(got, "sentry-release=%22%3E%3Cscript%3E") {
+		t.Errorf("browser read baggage %q, want %q", got, want)
+	}
+	if got := attr("data-scripts"); got != "1" {
+		t.Errorf("%s scripts in the page: a tag was injected", got)
+	}
+}
