@@ -3,7 +3,7 @@
 GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Nested modules, each with its own go.mod and a replace to the root.
-NESTED      := examples
+NESTED      := sentryotlp sentryautoprop examples
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 

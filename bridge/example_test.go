@@ -1,0 +1,166 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+func ExampleSetup() {
+	recorder := tracetest.NewSpanRecorder() // any exporter or processor
+	shutdown, err := bridge.Setup(context.Background(),
+		bridge.WithSampleRate(1), bridge.WithRelease("shop@1.4.2"), bridge.WithSpanProcessor(recorder))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+
+	_, span := otel.Tracer("shop").Start(context.Background(), "checkout")
+	span.End()
+	fmt.Println(len(recorder.Ended()), span.SpanContext().IsSampled())
+	// Output: 1 true
+}
+
+// The seed's first snippet: continue a trace from incoming headers.
+func ExampleContinueTrace() {
+	ctx := bridge.ContinueTrace(context.Background(),
+		"771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-sample_rand=0.5")
+	sc := trace.SpanContextFromContext(ctx)
+	fmt.Println(sc.TraceID(), sc.SpanID(), sc.IsSampled())
+	// Output: 771a43a4192642f0b136d5159a501700 b72fa28504b07285 true
+}
+
+func ExampleContinueTraceFromHeaders() {
+	h := http.Header{}
+	h.Set("Sentry-Trace", "771a43a4192642f0b136d5159a501700-b72fa28504b07285-0")
+	ctx := bridge.ContinueTraceFromHeaders(context.Background(), h)
+	fmt.Println(propagator.DecisionOf(trace.SpanContextFromContext(ctx)))
+	// Output: not sampled
+}
+
+func ExampleContinueTraceFromMetadata() {
+	job := map[string]string{"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285"}
+	ctx := bridge.ContinueTraceFromMetadata(context.Background(), job)
+	fmt.Println(propagator.DecisionOf(trace.SpanContextFromContext(ctx)))
+	// Output: deferred
+}
+
+// The seed's second snippet: the values for an outgoing request.
+func ExampleTraceparent() {
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=web%401.0")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/", nil)
+	req.Header.Set("sentry-trace", bridge.Traceparent(ctx))
+	req.Header.Set("baggage", bridge.Baggage(ctx))
+	fmt.Println(req.Header.Get("sentry-trace"))
+	// Output: 771a43a4192642f0b136d5159a501700-b72fa28504b07285-1
+}
+
+func ExampleBaggage() {
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"sentry-release=web%401.0,sentry-sample_rand=0.5,vendor=kept-out")
+	fmt.Println(bridge.Baggage(ctx))
+	// Output: sentry-sample_rand=0.5,sentry-release=web%401.0
+}
+
+// The seed's third snippet: meta tags in a server-rendered page.
+func ExampleMetaTags() {
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
+	fmt.Println(bridge.MetaTags(ctx))
+	// Output:
+	// <meta name="sentry-trace" content="771a43a4192642f0b136d5159a501700-b72fa28504b07285-1">
+	// <meta name="baggage" content="sentry-sample_rand=0.5">
+}
+
+func ExampleServerTiming() {
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
+	fmt.Println(bridge.ServerTiming(ctx))
+	// Output: sentry-trace;desc="771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", baggage;desc="sentry-sample_rand=0.5"
+}
+
+func ExampleInjectEnv() {
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
+	cmd := exec.Command("worker")
+	cmd.Env = bridge.InjectEnv(ctx, []string{"PATH=/usr/bin"})
+	fmt.Println(cmd.Env)
+	// Output: [PATH=/usr/bin SENTRY_TRACE=771a43a4192642f0b136d5159a501700-b72fa28504b07285-1 SENTRY_BAGGAGE=sentry-sample_rand=0.5]
+}
+
+func ExampleContinueTraceFromEnv() {
+	// In a subprocess started with InjectEnv's environment:
+	ctx := bridge.ContinueTraceFromEnv(context.Background())
+	_, span := otel.Tracer("worker").Start(ctx, "run")
+	defer span.End()
+	_ = os.Getenv(bridge.EnvSentryTrace)
+}
+
+func ExampleInject() {
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
+	headers := []bridge.MessageHeader{{Key: "content-type", Value: []byte("application/json")}}
+	bridge.Inject(ctx, bridge.NewMessageCarrier(&headers))
+	for _, h := range headers {
+		fmt.Printf("%s: %s\n", h.Key, h.Value)
+	}
+	// Output:
+	// content-type: application/json
+	// sentry-trace: 771a43a4192642f0b136d5159a501700-b72fa28504b07285-1
+	// baggage: sentry-sample_rand=0.5
+}
+
+func ExampleNewEnvCarrier() {
+	var env []string
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
+	carrier := bridge.NewEnvCarrier(&env)
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	fmt.Println(carrier.Get("traceparent"))
+	// Output: 00-771a43a4192642f0b136d5159a501700-b72fa28504b07285-01
+}
+
+func ExampleNewTransport() {
+	b, _ := bridge.New(bridge.WithTracePropagationTargets([]propagator.Target{propagator.Substring("https://api.example.com/")}))
+	otel.SetTextMapPropagator(b.Propagator())
+	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport))}
+	_ = client // requests to other hosts carry no trace headers
+}
+
+func ExampleNew() {
+	b, err := bridge.New(bridge.WithSampleRate(0.25), bridge.WithDSN("https://public@o1.ingest.us.sentry.io/1"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Wire OpenTelemetry yourself with the configuration's parts.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(b.Sampler()))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	otel.SetTextMapPropagator(b.Propagator())
+	fmt.Println(b.Sampler().Description())
+	// Output: SentrySampler{rate:0.25}
+}
+
+func ExampleNewTrace() {
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
+	fmt.Println(trace.SpanContextFromContext(bridge.NewTrace(ctx)).IsValid())
+	// Output: false
+}
+
+func ExampleSuppressInject() {
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
+	c := propagation.MapCarrier{}
+	b, _ := bridge.New()
+	b.Propagator().Inject(bridge.SuppressInject(ctx), c)
+	fmt.Println(len(c))
+	// Output: 0
+}
