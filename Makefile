@@ -7,16 +7,20 @@ NESTED      := sentryotlp sentryautoprop examples
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
-.PHONY: all demo test lint unit nested fuzz bench
+.PHONY: all demo demo-short test lint unit nested fuzz bench
 
 all: test
 
-## demo: start the example services on 127.0.0.1 and print one trace.
+## demo: start a small system on 127.0.0.1 and print one trace through it.
 demo:
 	cd examples && $(GO) run ./cmd/demo
 
-## test: formatting, vet, staticcheck and race-enabled tests of every module.
-test: lint unit nested
+## demo-short: the demo, printing only its result line (fails if the trace broke).
+demo-short:
+	cd examples && $(GO) run ./cmd/demo -short
+
+## test: formatting, vet, staticcheck, race-enabled tests of every module, the demo.
+test: lint unit nested demo-short
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \

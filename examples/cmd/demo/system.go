@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/sentryotlp"
+)
+
+// system is the set of services of one run.
+type system struct {
+	bridge    *bridge.Bridge
+	rate      float64
+	exporting []string
+	services  map[string]*service
+	servers   []*http.Server
+	webURL    string
+	apiURL    string
+	workerURL string
+	hops      hopLog
+	queue     chan map[string]string
+	consumed  chan error
+	mu        sync.Mutex
+	child     childReport
+}
+
+// service is one named participant with its own tracer provider.
+type service struct {
+	name     string
+	provider *sdktrace.TracerProvider
+	recorder *tracetest.SpanRecorder
+	tracer   trace.Tracer
+}
+
+// newBridge is the Sentry configuration every participant shares; SENTRY_*
+// variables of the environment apply, and SENTRY_DSN adds the public key.
+func newBridge(rate float64) (*bridge.Bridge, error) {
+	return bridge.New(bridge.WithRelease("demo@1.0.0"), bridge.WithEnvironment("demo"), bridge.WithSampleRate(rate),
+		bridge.WithTracePropagationTargets([]propagator.Target{propagator.Substring("http://127.0.0.1:")}))
+}
+
+// newService returns a participant whose spans are recorded in memory and,
+// when SENTRY_DSN or OTEL_EXPORTER_OTLP_ENDPOINT is set, exported.
+func newService(ctx context.Context, name string, b *bridge.Bridge) (*service, []string, error) {
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attribute.String("service.name", name)))
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &service{name: name, recorder: tracetest.NewSpanRecorder()}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(b.Sampler()), sdktrace.WithResource(res), sdktrace.WithSpanProcessor(s.recorder)}
+	var exporting []string
+	for _, dest := range []struct{ env, dsn, what string }{
+		{"SENTRY_DSN", os.Getenv("SENTRY_DSN"), "Sentry (SENTRY_DSN)"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "the OTLP collector at OTEL_EXPORTER_OTLP_ENDPOINT"},
+	} {
+		if os.Getenv(dest.env) == "" {
+			continue
+		}
+		exp, err := sentryotlp.New(ctx, dest.dsn)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+		exporting = append(exporting, dest.what)
+	}
+	s.provider = sdktrace.NewTracerProvider(opts...)
+	s.tracer = s.provider.Tracer("otelsentry-demo")
+	return s, exporting, nil
+}
+
+// startSystem starts web, api and worker on 127.0.0.1 and the consumer.
+func startSystem(ctx context.Context, rate float64) (*system, error) {
+	b, err := newBridge(rate)
+	if err != nil {
+		return nil, err
+	}
+	sys := &system{bridge: b, rate: rate, services: map[string]*service{},
+		queue: make(chan map[string]string, 1), consumed: make(chan error, 1)}
+	for _, name := range []string{"web", "browser", "api", "worker", "consumer"} {
+		s, exporting, err := newService(ctx, name, b)
+		if err != nil {
+			_ = sys.stop()
+			return nil, err
+		}
+		sys.services[name], sys.exporting = s, exporting
+	}
+	routes := []struct {
+		service, pattern string
+		url              *string
+		handler          http.HandlerFunc
+	}{
+		{"web", "GET /page", &sys.webURL, sys.servePage},
+		{"api", "GET /api/checkout", &sys.apiURL, sys.serveCheckout},
+		{"worker", "POST /work", &sys.workerURL, sys.serveWork},
+	}
+	for _, r := range routes {
+		mux := http.NewServeMux()
+		// Wrapping each route inside the mux lets otelhttp's span start with
+		// the route, which becomes the transaction name.
+		mux.Handle(r.pattern, otelhttp.NewHandler(r.handler, r.pattern,
+			otelhttp.WithTracerProvider(sys.services[r.service].provider), otelhttp.WithPropagators(b.Propagator())))
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			_ = sys.stop()
+			return nil, err
+		}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		sys.servers = append(sys.servers, srv)
+		*r.url = "http://" + ln.Addr().String()
+	}
+	go sys.consume(ctx)
+	return sys, nil
+}
+
+// stop shuts the servers and tracer providers down, flushing exporters.
+func (sys *system) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, srv := range sys.servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	for _, s := range sys.services {
+		errs = append(errs, s.provider.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// follow plays the browser, waits for the job and the subprocess, and
+// returns what every participant saw.
+func (sys *system) follow(ctx context.Context) (*result, error) {
+	page, err := request(ctx, http.DefaultClient, http.MethodGet, sys.webURL+"/page", nil)
+	if err != nil {
+		return nil, fmt.Errorf("loading the page: %w", err)
+	}
+	sentryTrace, baggage := metaContent(page, "sentry-trace"), metaContent(page, "baggage")
+
+	// The browser SDK continues the trace from the meta tags, and sends it
+	// on with its own span's id.
+	browser := sys.services["browser"]
+	ctx = sys.bridge.ContinueTrace(ctx, sentryTrace, baggage)
+	sys.hops.add(newHop(sys.bridge, "browser", "the page's meta tags", ctx))
+	ctx, pageload := browser.tracer.Start(ctx, "pageload /page")
+	fetchCtx, fetch := browser.tracer.Start(ctx, "fetch GET /api/checkout", trace.WithSpanKind(trace.SpanKindClient))
+	header := http.Header{}
+	header.Set("sentry-trace", sys.bridge.Traceparent(fetchCtx))
+	if b := sys.bridge.Baggage(fetchCtx); b != "" {
+		header.Set("baggage", b)
+	}
+	_, err = request(fetchCtx, http.DefaultClient, http.MethodGet, sys.apiURL+"/api/checkout", header)
+	fetch.End()
+	pageload.End()
+	if err != nil {
+		return nil, fmt.Errorf("calling the api: %w", err)
+	}
+	select {
+	case err := <-sys.consumed:
+		if err != nil {
+			return nil, err
+		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the job: %w", ctx.Err())
+	}
+	res := &result{hops: sys.hops.all()}
+	res.hops = append(res.hops, sys.child.Hop)
+	for _, s := range sys.services {
+		for _, span := range s.recorder.Ended() {
+			res.spans = append(res.spans, newSpanRecord(s.name, span))
+		}
+	}
+	res.spans = append(res.spans, sys.child.Spans...)
+	return res, nil
+}
+
+// servePage renders the page with the meta tags of its own span.
+func (sys *system) servePage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sys.hops.add(newHop(sys.bridge, "web", "starts the trace", ctx))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = pageTemplate.Execute(w, sys.bridge.MetaTags(ctx))
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><title>checkout</title>
+{{.}}
+</head><body><button>Pay</button></body></html>
+`))
+
+// serveCheckout is the API: it calls the worker through otelhttp.
+func (sys *system) serveCheckout(w http.ResponseWriter, r *http.Request) {
+	sys.hops.add(newHop(sys.bridge, "api", "sentry-trace and baggage headers", r.Context()))
+	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport,
+		otelhttp.WithTracerProvider(sys.services["api"].provider), otelhttp.WithPropagators(sys.bridge.Propagator())))}
+	if _, err := request(r.Context(), client, http.MethodPost, sys.workerURL+"/work", nil); err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+	}
+}
+
+// serveWork puts a job with the trace in its metadata on the queue.
+func (sys *system) serveWork(w http.ResponseWriter, r *http.Request) {
+	sys.hops.add(newHop(sys.bridge, "worker", "sentry-trace and baggage headers", r.Context()))
+	ctx, span := sys.services["worker"].tracer.Start(r.Context(), "enqueue job", trace.WithSpanKind(trace.SpanKindProducer))
+	defer span.End()
+	metadata := map[string]string{}
+	sys.bridge.Inject(ctx, propagation.MapCarrier(metadata))
+	sys.queue <- metadata
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// consume continues the trace of one job and runs the subprocess.
+func (sys *system) consume(ctx context.Context) {
+	var metadata map[string]string
+	select {
+	case metadata = <-sys.queue:
+	case <-ctx.Done():
+		return
+	}
+	ctx = sys.bridge.ContinueTraceFromMetadata(ctx, metadata)
+	sys.hops.add(newHop(sys.bridge, "consumer", "the job's metadata", ctx))
+	ctx, span := sys.services["consumer"].tracer.Start(ctx, "process job", trace.WithSpanKind(trace.SpanKindConsumer))
+	defer span.End()
+	sys.consumed <- sys.runSubprocess(ctx)
+}
+
+// runSubprocess starts this program again as the subprocess, with the
+// trace in its environment, and reads its report.
+func (sys *system) runSubprocess(ctx context.Context) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, exe, "-rate", strconv.FormatFloat(sys.rate, 'f', -1, 64))
+	cmd.Env = sys.bridge.InjectEnv(ctx, append(os.Environ(), childEnv+"=1"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("subprocess: %w", err)
+	}
+	sys.mu.Lock()
+	defer sys.mu.Unlock()
+	return json.Unmarshal(out, &sys.child)
+}
+
+// childReport is what the subprocess prints for its parent.
+type childReport struct {
+	Hop   hop          `json:"hop"`
+	Spans []spanRecord `json:"spans"`
+}
+
+// runChild is the subprocess: it continues the trace from its environment.
+func runChild(ctx context.Context, w io.Writer, rate float64) error {
+	b, err := newBridge(rate)
+	if err != nil {
+		return err
+	}
+	s, _, err := newService(ctx, "subprocess", b)
+	if err != nil {
+		return err
+	}
+	ctx = b.ContinueTraceFromEnv(ctx)
+	report := childReport{Hop: newHop(b, "subprocess", "SENTRY_TRACE and SENTRY_BAGGAGE", ctx)}
+	_, span := s.tracer.Start(ctx, "send receipt")
+	span.End()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.provider.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	for _, span := range s.recorder.Ended() {
+		report.Spans = append(report.Spans, newSpanRecord(s.name, span))
+	}
+	return json.NewEncoder(w).Encode(report)
+}
+
+// newHop describes how a participant continued the trace in ctx: the span
+// it continued from and the DSC it continued with, or, at the head, the DSC
+// it sends.
+func newHop(b *bridge.Bridge, service, from string, ctx context.Context) hop {
+	sc := trace.SpanContextFromContext(ctx)
+	h := hop{Service: service, From: from, TraceID: sc.TraceID().String(), Decision: propagator.DecisionOf(sc).String()}
+	in, ok := propagator.IncomingFromContext(ctx, sc.TraceID())
+	if !ok {
+		// Read the head's DSC back the way the next hop will.
+		sent := b.ContinueTrace(context.Background(), b.Traceparent(ctx), b.Baggage(ctx))
+		in, _ = propagator.IncomingFromContext(sent, sc.TraceID())
+	}
+	h.DSC = in.DSC()
+	return h
+}
+
+// hopLog collects the hops, from the servers' goroutines.
+type hopLog struct {
+	mu   sync.Mutex
+	hops []hop
+}
+
+func (l *hopLog) add(h hop) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hops = append(l.hops, h)
+}
+
+func (l *hopLog) all() []hop {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]hop(nil), l.hops...)
+}
+
+// metaTag matches a meta tag as the browser SDK looks it up, by name.
+var metaTag = regexp.MustCompile(`<meta name="([^"]+)" content="([^"]*)">`)
+
+// metaContent returns the content of the meta tag name in page.
+func metaContent(page, name string) string {
+	for _, m := range metaTag.FindAllStringSubmatch(page, -1) {
+		if m[1] == name {
+			return html.UnescapeString(m[2])
+		}
+	}
+	return ""
+}
+
+// request sends a request with header and returns the body; a status
+// other than 2xx is an error.
+func request(ctx context.Context, client *http.Client, method, url string, header http.Header) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return "", err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err == nil && resp.StatusCode >= 300 {
+		err = fmt.Errorf("%s %s: %s", method, url, resp.Status)
+	}
+	return string(body), err
+}
