@@ -119,13 +119,11 @@ func isToken(s string) bool {
 }
 
 // isTokenChar reports RFC 7230 tchar.
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+func isTokenChar(c byte) bool { return tokenChars[c] }
+
+var tokenChars = byteSet(func(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+})
 
 // isBaggageValue reports whether s is made of W3C baggage-octets
 // (printable ASCII but space, '"', ',', ';' and '\') and every '%' starts a
@@ -137,13 +135,18 @@ func isBaggageValue(s string) bool {
 			return false
 		}
 		if c == '%' {
-			if i+2 >= len(s) || hexValue(s[i+1]) < 0 || hexValue(s[i+2]) < 0 {
+			if !isEscape(s, i) {
 				return false
 			}
 			i += 2
 		}
 	}
 	return true
+}
+
+// isEscape reports whether s[i:] starts with '%' and two hex digits.
+func isEscape(s string, i int) bool {
+	return i+2 < len(s) && hexValue(s[i+1]) >= 0 && hexValue(s[i+2]) >= 0
 }
 
 func hexValue(c byte) int {
@@ -166,10 +169,10 @@ func percentDecode(s string) (string, bool) {
 	for ; i < len(s); i++ {
 		c := s[i]
 		if c == '%' {
-			if i+2 >= len(s) || hexValue(s[i+1]) < 0 || hexValue(s[i+2]) < 0 {
+			if !isEscape(s, i) {
 				return "", false
 			}
-			c = byte(hexValue(s[i+1])<<4 | hexValue(s[i+2]))
+			c = unescapeAt(s, i)
 			i += 2
 		}
 		b.WriteByte(c)
@@ -181,10 +184,17 @@ const upperHex = "0123456789ABCDEF"
 
 // isUnreserved reports RFC 3986 unreserved bytes, the only ones a written
 // value keeps as they are (BG-12).
-func isUnreserved(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func isUnreserved(c byte) bool { return unreservedChars[c] }
+
+var unreservedChars = byteSet(func(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0
+})
+
+// byteSet tabulates a byte predicate, for loops that run over every byte
+// of a header.
+func byteSet(f func(byte) bool) (t [256]bool) {
+	for c := range 256 {
+		t[c] = f(byte(c))
 	}
-	return c == '-' || c == '.' || c == '_' || c == '~'
+	return t
 }

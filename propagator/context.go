@@ -2,6 +2,7 @@ package propagator
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -26,49 +27,69 @@ type incomingState struct {
 	sampleRate string
 	// frozenEmpty records that no usable Sentry member came in (IN-3).
 	frozenEmpty bool
+	// frozen caches the encoded DSC for Inject.
+	frozen atomic.Pointer[frozenDSC]
 }
 
 // Incoming is the Sentry state of a trace continued by Extract: the
 // decision, sample_rand and frozen DSC of the upstream service.
 // The zero Incoming is a deferred trace with no state.
 type Incoming struct {
-	state incomingState
+	state *incomingState
+}
+
+// none is the state of the zero Incoming.
+var none incomingState
+
+func (in Incoming) s() *incomingState {
+	if in.state == nil {
+		return &none
+	}
+	return in.state
 }
 
 // IncomingFromContext returns the Sentry state Extract stored in ctx for
 // the trace traceID. State stored for another trace does not count (OT-2),
 // so a new root started from a request's context never inherits it.
 func IncomingFromContext(ctx context.Context, traceID trace.TraceID) (Incoming, bool) {
-	s, _ := ctx.Value(incomingKey{}).(*incomingState)
-	if s == nil || s.traceID != traceID {
+	s := incomingFor(ctx, traceID)
+	if s == nil {
 		return Incoming{}, false
 	}
-	return Incoming{state: *s}, true
+	return Incoming{state: s}, true
+}
+
+func incomingFor(ctx context.Context, traceID trace.TraceID) *incomingState {
+	s, _ := ctx.Value(incomingKey{}).(*incomingState)
+	if s == nil || s.traceID != traceID {
+		return nil
+	}
+	return s
 }
 
 // TraceID returns the continued trace's id.
-func (in Incoming) TraceID() trace.TraceID { return in.state.traceID }
+func (in Incoming) TraceID() trace.TraceID { return in.s().traceID }
 
 // Decision returns the upstream decision from the sentry-trace flag.
-func (in Incoming) Decision() Decision { return in.state.decision }
+func (in Incoming) Decision() Decision { return in.s().decision }
 
 // SampleRand returns the trace's sample_rand: the valid incoming value
 // verbatim, or the deterministic backfill.
-func (in Incoming) SampleRand() string { return in.state.sampleRand }
+func (in Incoming) SampleRand() string { return in.s().sampleRand }
 
 // SampleRate returns the upstream sample_rate when the DSC has a valid one.
 func (in Incoming) SampleRate() (float64, bool) {
-	return ParseRate(in.state.sampleRate)
+	return ParseRate(in.s().sampleRate)
 }
 
 // FrozenEmpty reports whether the trace came without any usable Sentry
 // baggage member; its DSC then holds only sample_rand (IN-3).
-func (in Incoming) FrozenEmpty() bool { return in.state.frozenEmpty }
+func (in Incoming) FrozenEmpty() bool { return in.s().frozenEmpty }
 
 // DSC returns a copy of the frozen DSC, sample_rand included.
 func (in Incoming) DSC() DSC {
 	var buf [maxBaggageMembers]dscEntry
-	entries := in.state.entries(buf[:0])
+	entries := in.s().entries(buf[:0])
 	dsc := make(DSC, len(entries))
 	for _, e := range entries {
 		dsc[e.key], _ = percentDecodeIf(e.value, e.encoded)
@@ -78,8 +99,16 @@ func (in Incoming) DSC() DSC {
 
 // entries appends the frozen DSC to dst.
 func (s *incomingState) entries(dst dscEntries) dscEntries {
-	dst.addFrozen(s.baggage)
-	dst.set(keySampleRand, s.sampleRand, false)
+	return dst.addFrozen(s.baggage).set(keySampleRand, s.sampleRand, false)
+}
+
+// entriesWithRate appends the frozen DSC with sample_rate replaced by rate
+// when rate is not empty.
+func (s *incomingState) entriesWithRate(dst dscEntries, rate string) dscEntries {
+	dst = s.entries(dst)
+	if rate != "" {
+		dst = dst.set(keySampleRate, rate, false)
+	}
 	return dst
 }
 

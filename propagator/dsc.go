@@ -40,6 +40,7 @@ func keyRank(key string) int {
 type dscEntry struct {
 	key   string // without the prefix
 	value string
+	rank  int // position of key in the written order (BG-15)
 	// encoded marks a value still in baggage form (percent-encoded), as
 	// read from an incoming header; it is decoded while it is re-encoded.
 	encoded bool
@@ -47,39 +48,40 @@ type dscEntry struct {
 }
 
 // dscEntries collects the DSC to write. Callers give it a backing array of
-// maxBaggageMembers entries so that it lives on the stack.
+// maxBaggageMembers entries so that it lives on the stack; the methods
+// return the slice rather than store through a pointer, which would move
+// that array to the heap.
 type dscEntries []dscEntry
 
-// set adds or replaces key; a later value wins (BG-9). Empty values are not
-// members (BG-10, BG-13).
-func (e *dscEntries) set(key, value string, encoded bool) {
-	if value == "" {
-		e.remove(key)
-		return
-	}
-	for i := range *e {
-		if (*e)[i].key == key {
-			(*e)[i].value, (*e)[i].encoded = value, encoded
-			return
+// set adds or replaces key; a later value wins (BG-9). An empty value
+// removes the key: empty values are not members (BG-13).
+func (e dscEntries) set(key, value string, encoded bool) dscEntries {
+	for i := range e {
+		if e[i].key == key {
+			if value == "" {
+				return slices.Delete(e, i, i+1)
+			}
+			e[i].value, e[i].encoded = value, encoded
+			return e
 		}
 	}
-	*e = append(*e, dscEntry{key: key, value: value, encoded: encoded})
+	if value == "" {
+		return e
+	}
+	return append(e, dscEntry{key: key, value: value, rank: keyRank(key), encoded: encoded})
 }
 
-func (e *dscEntries) remove(key string) {
-	*e = slices.DeleteFunc(*e, func(d dscEntry) bool { return d.key == key })
-}
-
-// addFrozen adds the Sentry members of a capped incoming baggage.
-func (e *dscEntries) addFrozen(baggage string) {
+// addFrozen adds the Sentry members of a capped incoming baggage. Empty
+// members are dropped (BG-10) and do not erase an earlier value.
+func (e dscEntries) addFrozen(baggage string) dscEntries {
 	r := baggageReader{rest: baggage}
 	for {
 		key, value, ok := r.next()
 		if !ok {
-			return
+			return e
 		}
-		if k, ok := sentryKey(key); ok {
-			e.set(k, value, true)
+		if k, ok := sentryKey(key); ok && value != "" {
+			e = e.set(k, value, true)
 		}
 	}
 }
@@ -87,8 +89,8 @@ func (e *dscEntries) addFrozen(baggage string) {
 // sort puts the entries in the deterministic written order (BG-15).
 func (e dscEntries) sort() {
 	slices.SortStableFunc(e, func(a, b dscEntry) int {
-		if ra, rb := keyRank(a.key), keyRank(b.key); ra != rb {
-			return ra - rb
+		if a.rank != b.rank {
+			return a.rank - b.rank
 		}
 		return strings.Compare(a.key, b.key)
 	})
@@ -97,13 +99,19 @@ func (e dscEntries) sort() {
 // encodedLen returns the written length of the member "sentry-<key>=<value>".
 func (d *dscEntry) encodedLen() int {
 	n := len(sentryPrefix) + len(d.key) + 1
-	forEachDecoded(d.value, d.encoded, func(c byte) {
+	v := d.value
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if d.encoded && c == '%' {
+			c = unescapeAt(v, i)
+			i += 2
+		}
 		if isUnreserved(c) {
 			n++
 		} else {
 			n += 3
 		}
-	})
+	}
 	return n
 }
 
@@ -111,28 +119,31 @@ func (d *dscEntry) writeTo(b *strings.Builder) {
 	b.WriteString(sentryPrefix)
 	b.WriteString(d.key)
 	b.WriteByte('=')
-	forEachDecoded(d.value, d.encoded, func(c byte) {
+	// Runs of bytes that stay as they are go in one write.
+	v, run := d.value, 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if isUnreserved(c) {
+			continue
+		}
+		b.WriteString(v[run:i])
+		if d.encoded && c == '%' {
+			c = unescapeAt(v, i)
+			i += 2
+		}
 		if isUnreserved(c) {
 			b.WriteByte(c)
 		} else {
-			b.WriteByte('%')
-			b.WriteByte(upperHex[c>>4])
-			b.WriteByte(upperHex[c&0x0f])
+			b.Write([]byte{'%', upperHex[c>>4], upperHex[c&0x0f]})
 		}
-	})
+		run = i + 1
+	}
+	b.WriteString(v[run:])
 }
 
-// forEachDecoded calls f with each byte of v, decoding %XX escapes first
-// when encoded is set. v was validated when it was read.
-func forEachDecoded(v string, encoded bool, f func(byte)) {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if encoded && c == '%' && i+2 < len(v) {
-			c = byte(hexValue(v[i+1])<<4 | hexValue(v[i+2]))
-			i += 2
-		}
-		f(c)
-	}
+// unescapeAt decodes the escape "%XX" at v[i], validated when v was read.
+func unescapeAt(v string, i int) byte {
+	return byte(hexValue(v[i+1])<<4 | hexValue(v[i+2]))
 }
 
 // mergeBaggage returns the baggage to write: the carrier's non-empty
@@ -141,14 +152,7 @@ func forEachDecoded(v string, encoded bool, f func(byte)) {
 // and 8192 bytes (BG-14..17). Stale Sentry members of the carrier go. It
 // returns "" when there is nothing to write.
 func mergeBaggage(existing []string, entries dscEntries) string {
-	size, count := 0, 0
-	forEachThirdParty(existing, func(elem string) {
-		size += len(elem)
-		count++
-	})
-	if count > 0 {
-		size += count - 1 // commas
-	}
+	size, count := thirdPartySize(existing)
 	entries.sort()
 	for i := range entries {
 		n := entries[i].encodedLen()
@@ -166,22 +170,39 @@ func mergeBaggage(existing []string, entries dscEntries) string {
 	}
 	var b strings.Builder
 	b.Grow(size)
-	sep := func() {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-	}
-	forEachThirdParty(existing, func(elem string) {
-		sep()
-		b.WriteString(elem)
-	})
+	writeThirdParty(&b, existing)
 	for i := range entries {
 		if entries[i].written {
-			sep()
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
 			entries[i].writeTo(&b)
 		}
 	}
 	return b.String()
+}
+
+// thirdPartySize returns the length and member count of the carrier's
+// third-party elements, joined.
+func thirdPartySize(values []string) (size, count int) {
+	forEachThirdParty(values, func(elem string) {
+		size += len(elem)
+		count++
+	})
+	if count > 0 {
+		size += count - 1 // commas
+	}
+	return size, count
+}
+
+// writeThirdParty writes the carrier's third-party elements, joined.
+func writeThirdParty(b *strings.Builder, values []string) {
+	forEachThirdParty(values, func(elem string) {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(elem)
+	})
 }
 
 // forEachThirdParty calls f with each non-empty, non-Sentry element of the
@@ -196,4 +217,56 @@ func forEachThirdParty(values []string, f func(string)) {
 			}
 		}
 	}
+}
+
+// frozenDSC is a continued trace's DSC, encoded once: it never changes
+// (IN-6) but for the sample_rate of a local decision (IN-7b), which keys
+// the cache.
+type frozenDSC struct {
+	state    *incomingState
+	rate     string // the sample_rate that replaced the upstream one, or ""
+	text     string // the members, encoded and joined
+	members  int
+	complete bool // every member fit within the limits on its own
+}
+
+// frozenDSC returns the encoded DSC of s with sample_rate replaced by rate
+// when rate is not empty.
+func (s *incomingState) frozenDSC(rate string) *frozenDSC {
+	if f := s.frozen.Load(); f != nil && f.rate == rate {
+		return f
+	}
+	var backing [maxBaggageMembers]dscEntry
+	entries := s.entriesWithRate(backing[:0], rate)
+	f := &frozenDSC{state: s, rate: rate, text: mergeBaggage(nil, entries), complete: true}
+	for _, e := range entries {
+		if e.written {
+			f.members++
+		} else {
+			f.complete = false
+		}
+	}
+	s.frozen.Store(f)
+	return f
+}
+
+// mergeInto merges the frozen DSC into the carrier's baggage values as
+// mergeBaggage does, reusing the encoded members when they all fit.
+func (f *frozenDSC) mergeInto(existing []string) string {
+	size, count := thirdPartySize(existing)
+	switch {
+	case count == 0:
+		return f.text
+	case f.text == "":
+		return mergeBaggage(existing, nil)
+	case f.complete && size+1+len(f.text) <= maxBaggageBytes && count+f.members <= maxBaggageMembers:
+		var b strings.Builder
+		b.Grow(size + 1 + len(f.text))
+		writeThirdParty(&b, existing)
+		b.WriteByte(',')
+		b.WriteString(f.text)
+		return b.String()
+	}
+	var backing [maxBaggageMembers]dscEntry
+	return mergeBaggage(existing, f.state.entriesWithRate(backing[:0], f.rate))
 }

@@ -12,7 +12,7 @@ import (
 func entriesOf(kv ...string) dscEntries {
 	var e dscEntries
 	for i := 0; i < len(kv); i += 2 {
-		e.set(kv[i], kv[i+1], false)
+		e = e.set(kv[i], kv[i+1], false)
 	}
 	return e
 }
@@ -47,8 +47,7 @@ func TestWriteDSC(t *testing.T) { // V-BS 1-7
 		{"V-BS-5", entriesOf("transaction", "a=b"), []string{"sentry-transaction=a%3Db"}},
 		{"V-BS-7", entriesOf("v", "\t \"';=asdf!@#$%^&*()"), []string{"sentry-v=%09%20%22%27%3B%3Dasdf%21%40%23%24%25%5E%26%2A%28%29"}},
 	}
-	var parsed dscEntries
-	parsed.addFrozen("sentry-userId =  alice   ,  sentry-serverNode = DF%2028,sentry-isProduction=false")
+	parsed := dscEntries(nil).addFrozen("sentry-userId =  alice   ,  sentry-serverNode = DF%2028,sentry-isProduction=false")
 	tests = append(tests, struct {
 		id      string
 		entries dscEntries
@@ -83,7 +82,7 @@ func TestWriteLimits(t *testing.T) { // V-BS 8-12, BG-14..17
 	t.Run("V-BS-8", func(t *testing.T) {
 		e := entriesOf(known...)
 		for i := 0; i <= 764; i++ {
-			e.set(fmt.Sprintf("foo%d", i), strconv.Itoa(i), false)
+			e = e.set(fmt.Sprintf("foo%d", i), strconv.Itoa(i), false)
 		}
 		got := mergeBaggage(nil, e)
 		ms := splitMembers(got)

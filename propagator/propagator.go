@@ -145,60 +145,67 @@ func (p *sentryPropagator) Inject(ctx context.Context, carrier propagation.TextM
 	setCarrier(carrier, sentryTraceHeader, canonicalSentryTrace,
 		string(appendSentryTrace(traceBuf[:0], sc.TraceID(), sc.SpanID(), decision)))
 
-	var backing [maxBaggageMembers]dscEntry
-	entries := p.dscFor(ctx, sc, member, hasMember, decision, backing[:0])
 	existing := carrierValues(carrier, baggageHeader, canonicalBaggage, &one)
-	if merged := mergeBaggage(existing, entries); merged != "" {
+	var merged string
+	if in := incomingFor(ctx, sc.TraceID()); in != nil {
+		// A decision this process made itself replaces the upstream rate
+		// unless the DSC froze empty (IN-7b).
+		var rate string
+		if !in.frozenEmpty && hasMember {
+			rate = member.Rate
+		}
+		merged = in.frozenDSC(rate).mergeInto(existing)
+	} else {
+		var backing [maxBaggageMembers]dscEntry
+		merged = mergeBaggage(existing, p.ownDSC(ctx, sc, member, hasMember, decision, backing[:0]))
+	}
+	if merged != "" {
 		setCarrier(carrier, baggageHeader, canonicalBaggage, merged)
 	}
 }
 
-// dscFor returns the DSC to inject for sc: the frozen incoming one, the
-// head-of-trace one, or, for a continued trace whose context was lost,
+// ownDSC returns the DSC of a trace without incoming Sentry state in ctx:
+// the head-of-trace DSC, or, for a continued trace whose context was lost,
 // sample_rand alone (OT-4, OT-7).
-func (p *sentryPropagator) dscFor(ctx context.Context, sc trace.SpanContext, member TraceStateMember, hasMember bool, decision Decision, entries dscEntries) dscEntries {
-	if in, ok := IncomingFromContext(ctx, sc.TraceID()); ok {
-		entries = in.state.entries(entries)
-		// A decision this process made itself replaces the upstream rate
-		// unless the DSC froze empty (IN-7b).
-		if !in.state.frozenEmpty && hasMember && member.Rate != "" {
-			entries.set(keySampleRate, member.Rate, false)
-		}
-		return entries
-	}
+func (p *sentryPropagator) ownDSC(ctx context.Context, sc trace.SpanContext, member TraceStateMember, hasMember bool, decision Decision, entries dscEntries) dscEntries {
 	if !hasMember || member.Head && !sc.IsRemote() {
 		return p.headDSC(ctx, sc, member, hasMember, decision, entries)
 	}
 	p.debug(ctx, "continued trace without its context: sending sample_rand only")
-	entries.set(keySampleRand, sampleRandOf(sc, member), false)
-	return entries
+	return entries.set(keySampleRand, sampleRandOf(sc, member), false)
 }
 
 // headDSC builds the DSC of a trace this process started (IN-8), from the
 // configuration, the SpanContext and its sentry member alone, so that every
 // Inject for the trace agrees.
 func (p *sentryPropagator) headDSC(ctx context.Context, sc trace.SpanContext, member TraceStateMember, hasMember bool, decision Decision, entries dscEntries) dscEntries {
-	entries.set(keyTraceID, sc.TraceID().String(), false)
-	entries.set(keyPublicKey, p.cfg.dsn.PublicKey, false)
-	entries.set(keyOrgID, p.cfg.orgID, false)
-	entries.set(keyRelease, p.cfg.release, false)
-	entries.set(keyEnvironment, p.cfg.environment, false)
-	entries.set(keySampleRand, sampleRandOf(sc, member), false)
+	// Keys go in written order (BG-15), so sorting finds them sorted. No
+	// decision means no rate and no transaction either (IN-8).
+	var sampled, rate, transaction string
 	switch decision {
 	case Sampled:
-		entries.set(keySampled, "true", false)
+		sampled = "true"
 	case NotSampled:
-		entries.set(keySampled, "false", false)
-	default:
-		return entries // no decision: no rate, no transaction either
+		sampled = "false"
 	}
-	entries.set(keySampleRate, member.Rate, false)
-	if hasMember {
-		entries.set(keyTransaction, member.Transaction, false)
-	} else {
-		entries.set(keyTransaction, localRootTransaction(trace.SpanFromContext(ctx), sc), false)
+	if decision != Deferred {
+		rate = member.Rate
+		if hasMember {
+			transaction = member.Transaction
+		} else {
+			transaction = localRootTransaction(trace.SpanFromContext(ctx), sc)
+		}
 	}
-	return entries
+	return entries.
+		set(keyTraceID, sc.TraceID().String(), false).
+		set(keyPublicKey, p.cfg.dsn.PublicKey, false).
+		set(keySampleRate, rate, false).
+		set(keySampleRand, sampleRandOf(sc, member), false).
+		set(keySampled, sampled, false).
+		set(keyRelease, p.cfg.release, false).
+		set(keyEnvironment, p.cfg.environment, false).
+		set(keyTransaction, transaction, false).
+		set(keyOrgID, p.cfg.orgID, false)
 }
 
 // sampleRandOf returns the sample_rand the member carries, or the one

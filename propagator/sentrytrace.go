@@ -146,4 +146,15 @@ func lowerHexValue(c byte) int {
 }
 
 // trimOWS removes leading and trailing spaces and tabs, and nothing else.
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
+// It runs several times per baggage member, where strings.Trim's cutset
+// handling costs more than the loops.
+func trimOWS(s string) string {
+	start, end := 0, len(s)
+	for start < end && (s[start] == ' ' || s[start] == '\t') {
+		start++
+	}
+	for end > start && (s[end-1] == ' ' || s[end-1] == '\t') {
+		end--
+	}
+	return s[start:end]
+}
