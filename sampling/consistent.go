@@ -106,7 +106,8 @@ func parseOT(ts trace.TraceState) otState {
 		case "th":
 			ot.th, ot.hasTH = parseHex56(val, false)
 		default:
-			if field != "" {
+			// OTel sub-keys are key:value without spaces; others are dropped.
+			if strings.Contains(field, ":") && !strings.Contains(field, " ") {
 				ot.others = append(ot.others, field)
 			}
 		}
@@ -144,8 +145,8 @@ func (ot otState) insert(ts trace.TraceState) (trace.TraceState, error) {
 
 // consistentOT updates the "ot" member for a decision (IO-4, IO-5): rv is
 // added from sample_rand unless one exists; th is set for a trace sampled at
-// this sampler's own rate, kept on an inherited decision only while
-// rv >= th, and removed otherwise.
+// this sampler's own rate, kept on an inherited decision, and removed
+// otherwise, and whenever rv < th.
 func consistentOT(ts trace.TraceState, rand float64, d propagator.Decision, localRate float64, local bool) (trace.TraceState, error) {
 	ot := parseOT(ts)
 	if !ot.hasRV {
@@ -156,7 +157,11 @@ func consistentOT(ts trace.TraceState, rand float64, d propagator.Decision, loca
 		ot.th, ot.hasTH = thresholdFromRate(localRate), true
 	case local || d != propagator.Sampled:
 		ot.hasTH = false
-	case ot.hasTH && ot.rv < ot.th:
+	}
+	// A threshold above rv would tell OTel samplers to drop a sampled
+	// trace; that happens only with an upstream rv that disagrees with
+	// sample_rand, and then no threshold is written.
+	if ot.hasTH && ot.rv < ot.th {
 		ot.hasTH = false
 	}
 	return ot.insert(ts)

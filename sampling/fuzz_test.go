@@ -1,0 +1,39 @@
+package sampling
+
+import (
+	"testing"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/propagator"
+)
+
+// FuzzConsistentOT feeds arbitrary "ot" members and sample_rand values to
+// the interop code: it never fails on input it parsed, keeps an existing
+// rv, and writes th only where rv >= th.
+func FuzzConsistentOT(f *testing.F) {
+	for _, s := range []string{"th:c", "rv:00000000000001;th:8;x:1", "th:", "rv:zz", "th:123456789012345", ""} {
+		f.Add(s, 0.25, 0.5, true, uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, ot string, rand, rate float64, local bool, decision uint8) {
+		if !(rand >= 0 && rand < 1) || !(rate >= 0 && rate <= 1) {
+			return
+		}
+		ts, err := trace.TraceState{}.Insert(otKey, ot)
+		if err != nil {
+			return
+		}
+		in := parseOT(ts)
+		out, err := consistentOT(ts, rand, propagator.Decision(decision%3), rate, local)
+		if err != nil {
+			t.Fatalf("ot=%q: %v", ot, err)
+		}
+		got := parseOT(out)
+		if !got.hasRV || in.hasRV && got.rv != in.rv {
+			t.Fatalf("ot=%q: rv %x, was %x", ot, got.rv, in.rv)
+		}
+		if got.hasTH && got.rv < got.th {
+			t.Fatalf("ot=%q: th %x above rv %x", ot, got.th, got.rv)
+		}
+	})
+}
