@@ -117,3 +117,78 @@ func ExampleTransactionSource() {
 	fmt.Println(propagator.TransactionSource(nil))
 	// Output: custom
 }
+
+func ExampleAllowsPropagation() {
+	targets := []propagator.Target{propagator.Substring("https://api.example.com/")}
+	ctx := propagator.ContextWithURL(context.Background(), "https://o1.ingest.sentry.io/api/1/envelope/")
+	fmt.Println(propagator.AllowsPropagation(ctx, targets, "o1.ingest.sentry.io"))
+	ctx = propagator.ContextWithURL(context.Background(), "https://api.example.com/v1/orders")
+	fmt.Println(propagator.AllowsPropagation(ctx, targets, "o1.ingest.sentry.io"))
+	// Output:
+	// false
+	// true
+}
+
+func ExampleURLFromContext() {
+	ctx := propagator.ContextWithURL(context.Background(), "https://api.example.com/v1/orders")
+	fmt.Println(propagator.URLFromContext(ctx))
+	// Output: https://api.example.com/v1/orders true
+}
+
+func ExampleWithoutTrace() {
+	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1"})
+	fresh := propagator.WithoutTrace(ctx)
+	fmt.Println(trace.SpanContextFromContext(fresh).IsValid())
+	// Output: false
+}
+
+func ExampleInjectSuppressed() {
+	fmt.Println(propagator.InjectSuppressed(propagator.SuppressInject(context.Background())))
+	// Output: true
+}
+
+func ExampleDecisionOf() {
+	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285"})
+	fmt.Println(propagator.DecisionOf(trace.SpanContextFromContext(ctx)))
+	// Output: deferred
+}
+
+func ExampleDeriveSampleRand() {
+	id, _ := trace.TraceIDFromHex("771a43a4192642f0b136d5159a501700")
+	rand := propagator.DeriveSampleRand(id)
+	x, ok := propagator.ParseSampleRand(rand)
+	fmt.Println(len(rand), ok, x >= 0 && x < 1, rand == propagator.DeriveSampleRand(id))
+	// Output: 8 true true true
+}
+
+func ExampleParseSampleRand() {
+	for _, s := range []string{"0.25", "1e-7", "1", "0.5abc"} {
+		_, ok := propagator.ParseSampleRand(s)
+		fmt.Println(s, ok)
+	}
+	// Output:
+	// 0.25 true
+	// 1e-7 true
+	// 1 false
+	// 0.5abc false
+}
+
+func ExampleParseRate() {
+	rate, ok := propagator.ParseRate("1")
+	fmt.Println(rate, ok, propagator.FormatRate(0.25))
+	// Output: 1 true 0.25
+}
+
+func ExampleParseTraceState() {
+	ts, _ := trace.ParseTraceState("sentry=s:0;r:0.9;t:0.1,vendor=x")
+	m, ok := propagator.ParseTraceState(ts)
+	fmt.Println(ok, m.Decision, m.SampleRand, m.Rate, m.Head)
+	// Output: true not sampled 0.9 0.1 false
+}
+
+func ExampleSubstring() {
+	fmt.Println(propagator.Substring(".*").MatchString("https://example.com"), propagator.Substring("example.com").MatchString("https://example.com"))
+	// Output: false true
+}
