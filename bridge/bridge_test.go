@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -30,7 +31,7 @@ func TestMetaTags(t *testing.T) { // V-MT
 			t.Errorf("first tag %q, want %q", first, want)
 		}
 		content := strings.TrimSuffix(strings.TrimPrefix(second, `<meta name="baggage" content="`), `">`)
-		if got := members(content); !maps.Equal(got, map[string]string{"sentry-environment": "production", "sentry-sample_rand": "0.42"}) {
+		if got := testkit.Members(t, content); !maps.Equal(got, map[string]string{"sentry-environment": "production", "sentry-sample_rand": "0.42"}) {
 			t.Errorf("baggage tag %q", second)
 		}
 	})
@@ -46,13 +47,13 @@ func TestMetaTags(t *testing.T) { // V-MT
 		if got := b.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String()+"-1" {
 			t.Errorf("sentry-trace %q", got)
 		}
-		if got := members(b.Baggage(ctx))["sentry-trace_id"]; got != sc.TraceID().String() {
+		if got := testkit.Members(t, b.Baggage(ctx))["sentry-trace_id"]; got != sc.TraceID().String() {
 			t.Errorf("trace_id %q", got)
 		}
 	})
 	t.Run("V-MT-3", func(t *testing.T) {
 		ctx, _, b := head(t, bridge.WithSampleRate(0))
-		if !strings.HasSuffix(b.Traceparent(ctx), "-0") || members(b.Baggage(ctx))["sentry-sampled"] != "false" {
+		if !strings.HasSuffix(b.Traceparent(ctx), "-0") || testkit.Members(t, b.Baggage(ctx))["sentry-sampled"] != "false" {
 			t.Errorf("%q %q", b.Traceparent(ctx), b.Baggage(ctx))
 		}
 	})
@@ -62,7 +63,7 @@ func TestMetaTags(t *testing.T) { // V-MT
 		if got := b.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String() {
 			t.Errorf("sentry-trace %q", got)
 		}
-		got := members(b.Baggage(ctx))
+		got := testkit.Members(t, b.Baggage(ctx))
 		rand := got["sentry-sample_rand"]
 		want := map[string]string{"sentry-environment": "production", "sentry-public_key": "public", "sentry-org_id": "1",
 			"sentry-trace_id": sc.TraceID().String(), "sentry-sample_rand": rand}
@@ -143,7 +144,7 @@ func TestDSNSetting(t *testing.T) { // API-8
 	b, tracer, _ := newBridge(t, bridge.WithGetenv(env(vars)), bridge.WithRelease("option-release"), bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "root")
 	defer span.End()
-	got := members(b.Baggage(ctx))
+	got := testkit.Members(t, b.Baggage(ctx))
 	if got["sentry-public_key"] != "envkey" || got["sentry-org_id"] != "7" || got["sentry-release"] != "option-release" || got["sentry-environment"] != "staging" {
 		t.Errorf("baggage %v", got)
 	}
@@ -282,7 +283,7 @@ func TestHostileValues(t *testing.T) { // bad input never reaches a header or pa
 	}
 	cont := b.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=%22%3Cscript%3E%0D%0A,sentry-x="+huge)
 	check("continued baggage", b.Baggage(cont), 0)
-	if got := members(b.Baggage(cont))["sentry-release"]; got != "%22%3Cscript%3E%0D%0A" {
+	if got := testkit.Members(t, b.Baggage(cont))["sentry-release"]; got != "%22%3Cscript%3E%0D%0A" {
 		t.Errorf("release %q", got)
 	}
 }

@@ -2,7 +2,6 @@ package bridge_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -36,15 +35,4 @@ func newBridge(t testing.TB, opts ...bridge.Option) (*bridge.Bridge, trace.Trace
 	tp := sdktrace.NewTracerProvider(append(tpOpts, sdktrace.WithSpanProcessor(rec))...)
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	return b, tp.Tracer("test"), rec
-}
-
-// members splits a baggage value into its members.
-func members(baggage string) map[string]string {
-	m := map[string]string{}
-	for _, elem := range strings.Split(baggage, ",") {
-		if k, v, ok := strings.Cut(elem, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }

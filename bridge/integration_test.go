@@ -24,7 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
-	"github.com/otelsentry/otelsentry/internal/testserver"
+	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -42,7 +42,7 @@ func TestSetupInstalls(t *testing.T) { // API-8, API-10
 	if !span.SpanContext().IsSampled() {
 		t.Error("the installed sampler's rate 1 did not sample")
 	}
-	if got := members(bridge.Baggage(ctx))["sentry-release"]; got != "setup%401" {
+	if got := testkit.Members(t, bridge.Baggage(ctx))["sentry-release"]; got != "setup%401" {
 		t.Errorf("package-level Baggage did not use the installed configuration: release %q", got)
 	}
 	span.End()
@@ -53,7 +53,7 @@ func TestSetupInstalls(t *testing.T) { // API-8, API-10
 	if len(ended) != 1 || ended[0].Resource().String() == "" || !strings.Contains(ended[0].Resource().String(), "service.name=setup-test") {
 		t.Errorf("recorded %v", ended)
 	}
-	if got := members(bridge.Baggage(ctx))["sentry-release"]; got != "" {
+	if got := testkit.Members(t, bridge.Baggage(ctx))["sentry-release"]; got != "" {
 		t.Errorf("after shutdown the installed configuration is still used: %q", got)
 	}
 	shutdown, err = bridge.Setup(context.Background(), bridge.WithGetenv(noEnv))
@@ -157,7 +157,7 @@ func TestTargetsOverHTTP(t *testing.T) { // TG-3..5
 				fmt.Sprintf("http://127.0.0.1:%d/static/app.js", port),   // not a target
 				fmt.Sprintf("http://localhost:%d/api/1/envelope/", port), // the DSN's host, though it matches
 			} {
-				if _, err := testserver.Get(ctx, client, url, nil); err != nil {
+				if _, err := testkit.Get(ctx, client, url, nil); err != nil {
 					t.Fatal(err)
 				}
 				received = append(received, <-sink)

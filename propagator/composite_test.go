@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -86,13 +87,13 @@ func TestComposition(t *testing.T) { // V-CP
 	b, _ := baggage.New(m)
 	ctx := baggage.ContextWithBaggage(incoming, b)
 	t.Run("V-CP-5", func(t *testing.T) {
-		got := members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(bg, sentry)).Get("baggage"))
+		got := testkit.Members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(bg, sentry)).Get("baggage"))
 		if got["k"] != "v" || got["sentry-release"] != "r" || got["sentry-sample_rand"] == "" || len(got) != 3 {
 			t.Errorf("baggage %v", got)
 		}
 	})
 	t.Run("V-CP-6", func(t *testing.T) {
-		got := members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(sentry, bg)).Get("baggage"))
+		got := testkit.Members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(sentry, bg)).Get("baggage"))
 		if len(got) != 1 || got["k"] != "v" {
 			t.Errorf("baggage %v, want k=v only (the wrong order loses the DSC)", got)
 		}
@@ -102,13 +103,13 @@ func TestComposition(t *testing.T) { // V-CP
 	headers := map[string]string{"sentry-trace": T + "-" + S + "-1", "baggage": "tp=1,sentry-release=r"}
 	t.Run("V-CP-7", func(t *testing.T) {
 		full := propagator.Composite()
-		got := members(t, inject(extract(full, headers), full).Get("baggage"))
+		got := testkit.Members(t, inject(extract(full, headers), full).Get("baggage"))
 		if got["tp"] != "1" || got["sentry-release"] != "r" {
 			t.Errorf("baggage %v", got)
 		}
 	})
 	t.Run("V-CP-8", func(t *testing.T) {
-		got := members(t, inject(extract(sentry, headers), sentry).Get("baggage"))
+		got := testkit.Members(t, inject(extract(sentry, headers), sentry).Get("baggage"))
 		if _, ok := got["tp"]; ok || got["sentry-release"] != "r" {
 			t.Errorf("baggage %v", got)
 		}

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/internal/testkit"
 )
 
 // Notation of SPEC.md.
@@ -49,30 +51,10 @@ func inject(ctx context.Context, p propagation.TextMapPropagator) propagation.Ma
 	return c
 }
 
-// members splits a baggage value into its members, for comparing as a set.
-func members(t testing.TB, baggage string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	if baggage == "" {
-		return m
-	}
-	for _, elem := range strings.Split(baggage, ",") {
-		k, v, ok := strings.Cut(elem, "=")
-		if !ok {
-			t.Fatalf("member without '=' in %q", baggage)
-		}
-		if _, dup := m[k]; dup {
-			t.Fatalf("duplicate member %q in %q", k, baggage)
-		}
-		m[k] = v
-	}
-	return m
-}
-
 // sentryMembers returns the Sentry members of a baggage value.
 func sentryMembers(t testing.TB, baggage string) map[string]string {
 	t.Helper()
-	m := members(t, baggage)
+	m := testkit.Members(t, baggage)
 	for k := range m {
 		if !strings.HasPrefix(k, "sentry-") {
 			delete(m, k)

@@ -11,11 +11,11 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/internal/testserver"
+	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
-func onlySpan(t *testing.T, s *testserver.Service, kind trace.SpanKind) sdktrace.ReadOnlySpan {
+func onlySpan(t *testing.T, s *testkit.Service, kind trace.SpanKind) sdktrace.ReadOnlySpan {
 	t.Helper()
 	spans := s.Spans(kind)
 	if len(spans) != 1 {
@@ -43,18 +43,18 @@ func TestTwoHopsOverHTTP(t *testing.T) {
 
 			sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
 			received := make(chan http.Header, 1)
-			worker := testserver.Start(t, "worker", sampler, func(_ *testserver.Service, _ http.ResponseWriter, r *http.Request) {
+			worker := testkit.Start(t, "worker", sampler, func(_ *testkit.Service, _ http.ResponseWriter, r *http.Request) {
 				received <- r.Header.Clone()
 			})
-			api := testserver.Start(t, "api", sampler, func(s *testserver.Service, w http.ResponseWriter, r *http.Request) {
-				if _, err := testserver.Get(r.Context(), s.Client, worker.URL, nil); err != nil {
+			api := testkit.Start(t, "api", sampler, func(s *testkit.Service, w http.ResponseWriter, r *http.Request) {
+				if _, err := testkit.Get(r.Context(), s.Client, worker.URL, nil); err != nil {
 					http.Error(w, err.Error(), http.StatusBadGateway)
 				}
 			})
 
 			const incomingBaggage = "sentry-trace_id=" + A + ",sentry-public_key=" + K +
 				",sentry-sample_rate=0.5,sentry-sample_rand=0.123,sentry-release=web%401.0,sentry-transaction=%2Fcheckout,vendor=v1"
-			_, err := testserver.Get(context.Background(), http.DefaultClient, api.URL, http.Header{
+			_, err := testkit.Get(context.Background(), http.DefaultClient, api.URL, http.Header{
 				"Sentry-Trace": {A + "-b72fa28504b07285-1"},
 				"Baggage":      {incomingBaggage},
 			})
@@ -101,7 +101,7 @@ func TestTwoHopsOverHTTP(t *testing.T) {
 				"sentry-release": "web%401.0", "sentry-transaction": "%2Fcheckout",
 			})
 			// OTel's Baggage{} in the composite forwards third-party members.
-			if got := members(t, workerHeaders.Get("Baggage"))["vendor"]; got != "v1" {
+			if got := testkit.Members(t, workerHeaders.Get("Baggage"))["vendor"]; got != "v1" {
 				t.Errorf("vendor member %q, want v1 forwarded by Baggage{}", got)
 			}
 		})

@@ -2,7 +2,6 @@ package sampling_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -83,14 +82,3 @@ func member(t testing.TB, sc trace.SpanContext) propagator.TraceStateMember {
 }
 
 func ptr[V any](v V) *V { return &v }
-
-// members splits a baggage value into its members.
-func members(baggage string) map[string]string {
-	m := map[string]string{}
-	for _, elem := range strings.Split(baggage, ",") {
-		if k, v, ok := strings.Cut(elem, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
-}

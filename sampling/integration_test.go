@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/internal/testserver"
+	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
@@ -36,7 +36,7 @@ func TestConsistentAcrossServices(t *testing.T) {
 	}
 	for _, chain := range chains {
 		t.Run(chain.name, func(t *testing.T) {
-			var services [3]*testserver.Service
+			var services [3]*testkit.Service
 			for i := 2; i >= 0; i-- {
 				var opts []sampling.Option
 				if r := chain.rates[i]; r != nil {
@@ -46,10 +46,10 @@ func TestConsistentAcrossServices(t *testing.T) {
 				if i < 2 {
 					next = services[i+1].URL
 				}
-				services[i] = testserver.Start(t, fmt.Sprintf("svc%d", i), sampling.New(opts...),
-					func(s *testserver.Service, w http.ResponseWriter, r *http.Request) {
+				services[i] = testkit.Start(t, fmt.Sprintf("svc%d", i), sampling.New(opts...),
+					func(s *testkit.Service, w http.ResponseWriter, r *http.Request) {
 						if next != "" {
-							if _, err := testserver.Get(r.Context(), s.Client, next, nil); err != nil {
+							if _, err := testkit.Get(r.Context(), s.Client, next, nil); err != nil {
 								http.Error(w, err.Error(), http.StatusBadGateway)
 								return
 							}
@@ -63,7 +63,7 @@ func TestConsistentAcrossServices(t *testing.T) {
 			rate := *chain.rates[chain.deciding]
 			want := map[trace.TraceID]bool{}
 			for range traces {
-				body, err := testserver.Get(context.Background(), http.DefaultClient, services[0].URL, nil)
+				body, err := testkit.Get(context.Background(), http.DefaultClient, services[0].URL, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,6 +1,7 @@
-// Package testserver runs otelhttp services on 127.0.0.1 for integration
-// tests: each has its own tracer provider, span recorder and client.
-package testserver
+// Package testkit holds what the project's tests share: otelhttp services
+// on 127.0.0.1, each with its own tracer provider, span recorder and
+// client, and baggage helpers.
+package testkit
 
 import (
 	"context"
