@@ -242,8 +242,9 @@ func (sys *system) consume(ctx context.Context) {
 	ctx = sys.bridge.ContinueTraceFromMetadata(ctx, metadata)
 	sys.hops.add(newHop(sys.bridge, "consumer", "the job's metadata", ctx))
 	ctx, span := sys.services["consumer"].tracer.Start(ctx, "process job", trace.WithSpanKind(trace.SpanKindConsumer))
-	defer span.End()
-	sys.consumed <- sys.runSubprocess(ctx)
+	err := sys.runSubprocess(ctx)
+	span.End() // before the report, which reads the recorded spans
+	sys.consumed <- err
 }
 
 // runSubprocess starts this program again as the subprocess, with the
