@@ -164,3 +164,10 @@ func ExampleSuppressInject() {
 	fmt.Println(len(c))
 	// Output: 0
 }
+
+func ExampleContinueTraceFromCarrier() {
+	headers := []bridge.MessageHeader{{Key: "sentry-trace", Value: []byte("771a43a4192642f0b136d5159a501700-b72fa28504b07285-1")}}
+	ctx := bridge.ContinueTraceFromCarrier(context.Background(), bridge.NewMessageCarrier(&headers))
+	fmt.Println(trace.SpanContextFromContext(ctx).TraceID())
+	// Output: 771a43a4192642f0b136d5159a501700
+}

@@ -90,8 +90,9 @@ func WithConsistentSampling(on bool) Option {
 	return optionFunc(func(c *config) { c.consistent = on })
 }
 
-// WithTracePropagationTargets limits outgoing trace headers, of every
-// propagator, to requests whose URL matches one of targets. nil, the
+// WithTracePropagationTargets limits outgoing trace headers to requests
+// whose URL matches one of targets: the headers of every member of
+// Propagator (W3C ones included), and of SentryPropagator alone. nil, the
 // default, allows every URL; an empty, non-nil slice allows none. The DSN's
 // host never gets trace headers.
 func WithTracePropagationTargets(targets []propagator.Target) Option {

@@ -25,8 +25,9 @@ var installed atomic.Pointer[Bridge]
 // variables describe and installs it: the global propagator (see
 // Bridge.Propagator), a global tracer provider with the Sentry sampler, the
 // given exporters and processors and a service.name resource, and the
-// configuration the package-level helpers use. shutdown flushes and stops
-// the tracer provider and uninstalls the configuration.
+// configuration the package-level helpers use; otel.GetTracerProvider
+// returns the provider. shutdown flushes and stops the tracer provider and
+// uninstalls the configuration, after which Setup may run again.
 //
 // The installed propagation.Baggage forwards incoming baggage members of
 // other vendors, as OpenTelemetry does and Sentry SDKs do not; use
@@ -110,6 +111,12 @@ func ContinueTraceFromHeaders(ctx context.Context, h http.Header) context.Contex
 // the installed configuration.
 func ContinueTraceFromMetadata(ctx context.Context, metadata map[string]string) context.Context {
 	return current().ContinueTraceFromMetadata(ctx, metadata)
+}
+
+// ContinueTraceFromCarrier continues the trace in any carrier with the
+// installed configuration.
+func ContinueTraceFromCarrier(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	return current().ContinueTraceFromCarrier(ctx, carrier)
 }
 
 // ContinueTraceFromEnv continues the trace in SENTRY_TRACE and

@@ -4,16 +4,20 @@
 //	if err := sentryautoprop.Register(); err != nil {
 //		return err
 //	}
-//	p, err := autoprop.NewTextMapPropagator() // OTEL_PROPAGATORS=tracecontext,baggage,sentry
-//	if err != nil {
-//		return err
-//	}
-//	otel.SetTextMapPropagator(p)
+//	// OTEL_PROPAGATORS=tracecontext,baggage,sentry
+//	otel.SetTextMapPropagator(autoprop.NewTextMapPropagator())
 //
 // List "sentry" after "baggage": autoprop composes in the listed order, and
 // the Sentry propagator must inject after propagation.Baggage. Importing
 // the package registers nothing; Register does, once. It lives in a module
 // of its own so that the otelsentry module does not depend on autoprop.
+//
+// Two differences from bridge.Setup's propagator follow from autoprop
+// composing the propagators: trace propagation targets restrict only the
+// Sentry headers, not traceparent or tracestate; and with "baggage" listed,
+// OpenTelemetry forwards every incoming baggage member, the old trace's
+// Sentry members included when this service starts a new trace without
+// "sentry" in the list.
 package sentryautoprop
 
 import (
