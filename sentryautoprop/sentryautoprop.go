@@ -14,10 +14,10 @@
 //
 // Two differences from bridge.Setup's propagator follow from autoprop
 // composing the propagators: trace propagation targets restrict only the
-// Sentry headers, not traceparent or tracestate; and with "baggage" listed,
-// OpenTelemetry forwards every incoming baggage member, the old trace's
-// Sentry members included when this service starts a new trace without
-// "sentry" in the list.
+// Sentry headers, not traceparent or tracestate; and "baggage" forwards
+// every incoming baggage member, other vendors' included. Incoming Sentry
+// members it forwards are replaced by the Sentry propagator's own, which
+// is why "sentry" must follow it.
 package sentryautoprop
 
 import (
