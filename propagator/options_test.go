@@ -2,12 +2,15 @@ package propagator_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/otelsentry/otelsentry/dsn"
 	"github.com/otelsentry/otelsentry/propagator"
@@ -48,5 +51,31 @@ func TestDebugLog(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, buf.String())
 		}
+	}
+}
+
+// TestOversizeInputIsCapped: however much baggage comes in, Extract reads
+// a bounded part of it, so what it allocates does not grow with the input.
+func TestOversizeInputIsCapped(t *testing.T) { // BG-8, ST-11
+	p := propagator.New()
+	allocated := func(values int) uint64 {
+		big := make([]string, values)
+		for i := range big {
+			big[i] = "sentry-k" + strings.Repeat("x", 10<<10) + "=v"
+		}
+		c := propagation.HeaderCarrier{"Sentry-Trace": {T + "-" + S + "-1"}, "Baggage": big}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for range 10 {
+			p.Extract(context.Background(), c)
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / 10
+	}
+	small, large := allocated(2), allocated(500) // 20 KB and 5 MB of baggage
+	t.Logf("allocated %d and %d bytes per Extract", small, large)
+	if large > 2*small+4096 || large > 64<<10 {
+		t.Errorf("Extract allocated %d bytes for 5 MB of baggage, %d for 20 KB", large, small)
 	}
 }

@@ -96,22 +96,24 @@ func (r *result) print(w io.Writer, rate float64, exporting []string) {
 	if len(exporting) > 0 {
 		fmt.Fprintf(w, " and sent to %s", strings.Join(exporting, " and "))
 	}
-	fmt.Fprintf(w, "\n\nHOPS: how each participant continued the trace\n")
+	fmt.Fprintf(w, "\n\nHOPS: how each participant continued the trace, and the DSC it continued with\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  #\tSERVICE\tCONTINUED FROM\tTRACE ID\tDECISION\n")
+	fmt.Fprintf(tw, "  #\tSERVICE\tCONTINUED FROM\tTRACE ID\tDECISION\tDSC\n")
 	for i, h := range r.hops {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", i+1, h.Service, h.From, h.TraceID, h.Decision)
+		dsc := "the head's (below)"
+		switch {
+		case i == 0:
+			dsc = "sent (below)"
+		case !maps.Equal(h.DSC, head.DSC):
+			dsc = "DIFFERENT: " + formatDSC(h.DSC)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", i+1, h.Service, h.From, h.TraceID, h.Decision, dsc)
 	}
 	_ = tw.Flush()
 
 	fmt.Fprintf(w, "\nDSC (Dynamic Sampling Context) the head sent, frozen for the whole trace:\n")
 	for _, k := range slices.Sorted(maps.Keys(head.DSC)) {
 		fmt.Fprintf(w, "  %-12s %s\n", k, head.DSC[k])
-	}
-	for _, h := range r.hops[1:] {
-		if !maps.Equal(h.DSC, head.DSC) {
-			fmt.Fprintf(w, "  but %s continued with %v\n", h.Service, h.DSC)
-		}
 	}
 
 	fmt.Fprintf(w, "\nTRACE %s: %d spans recorded\n", head.TraceID, len(r.spans))
@@ -162,6 +164,15 @@ func (r *result) printTree(w io.Writer) {
 		walk(s, 0)
 	}
 	_ = tw.Flush()
+}
+
+// formatDSC writes a DSC on one line, keys sorted.
+func formatDSC(dsc map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(dsc)) {
+		parts = append(parts, k+"="+dsc[k])
+	}
+	return strings.Join(parts, " ")
 }
 
 func yesNo(ok bool) string {
