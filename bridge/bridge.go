@@ -111,11 +111,9 @@ func (b *Bridge) ContinueTraceFromEnv(ctx context.Context) context.Context {
 
 // ContinueTraceFromCarrier is ContinueTrace for any carrier.
 func (b *Bridge) ContinueTraceFromCarrier(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	out := b.sentry.Extract(ctx, carrier)
-	if _, ok := propagator.IncomingFromContext(out, trace.SpanContextFromContext(out).TraceID()); !ok {
-		return propagator.WithoutTrace(ctx)
-	}
-	return out
+	// Extract starts from a context without a trace, so that one the
+	// caller is in never survives an unacceptable incoming one.
+	return b.sentry.Extract(propagator.WithoutTrace(ctx), carrier)
 }
 
 // Inject writes sentry-trace and the Sentry baggage members for ctx into a
@@ -142,8 +140,8 @@ func (b *Bridge) Traceparent(ctx context.Context) string {
 }
 
 // Baggage returns the Sentry baggage members for ctx's trace, serialised,
-// or "". For a trace started here it is the head's DSC, which does not
-// change afterwards.
+// or "". For a trace started here it is the head's DSC, which, under the
+// sampling package's sampler, does not change afterwards.
 func (b *Bridge) Baggage(ctx context.Context) string {
 	c := propagation.MapCarrier{}
 	b.untargeted.Inject(ctx, c)

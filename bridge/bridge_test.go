@@ -305,3 +305,38 @@ func TestSuppressAndNewTrace(t *testing.T) { // API-9
 		t.Error("NewTrace kept the old trace's Sentry state")
 	}
 }
+
+func TestContinueTraceNeverKeepsTheCallersTrace(t *testing.T) { // API-1
+	b, tracer, _ := newBridge(t, bridge.WithOrgID("1"))
+	request := b.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=r")
+	request, span := tracer.Start(request, "handler")
+	defer span.End()
+	for _, in := range [][2]string{{"", ""}, {"xxx", ""}, {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-1", "sentry-org_id=2"}} {
+		job := b.ContinueTrace(request, in[0], in[1])
+		if sc := trace.SpanContextFromContext(job); sc.IsValid() {
+			t.Errorf("%q: continued %s", in, sc.TraceID())
+		}
+		if _, ok := propagator.IncomingFromContext(job, span.SpanContext().TraceID()); ok {
+			t.Errorf("%q: the request's Sentry state survived", in)
+		}
+	}
+}
+
+func TestPackageLevelEnvBeforeSetup(t *testing.T) { // API-6
+	t.Setenv(bridge.EnvSentryTrace, "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1")
+	if sc := trace.SpanContextFromContext(bridge.ContinueTraceFromEnv(context.Background())); sc.TraceID().String() != "771a43a4192642f0b136d5159a501700" {
+		t.Errorf("continued %v", sc)
+	}
+}
+
+func TestZeroCarriers(t *testing.T) {
+	for _, c := range []propagation.TextMapCarrier{bridge.EnvCarrier{}, bridge.MessageCarrier{}} {
+		c.Set("sentry-trace", "x")
+		if c.Get("sentry-trace") != "" || len(c.Keys()) != 0 {
+			t.Errorf("%T kept a value", c)
+		}
+	}
+	if v := (bridge.MessageCarrier{}).Values("baggage"); v != nil {
+		t.Errorf("values %q", v)
+	}
+}

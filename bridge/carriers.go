@@ -23,29 +23,39 @@ func NewEnvCarrier(env *[]string) EnvCarrier { return EnvCarrier{env: env} }
 
 // Get returns the value of the last entry for key, as exec does.
 func (c EnvCarrier) Get(key string) string {
-	name := envName(key)
-	for i := len(*c.env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut((*c.env)[i], "="); ok && k == name {
+	name, env := envName(key), c.entries()
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
 			return v
 		}
 	}
 	return ""
 }
 
-// Set replaces every entry for key with one entry.
+// Set replaces every entry for key with one entry. The zero EnvCarrier has
+// no list to write to and ignores it.
 func (c EnvCarrier) Set(key, value string) {
-	name := envName(key)
-	*c.env = append(removeEnv(*c.env, name), name+"="+value)
+	if c.env != nil {
+		name := envName(key)
+		*c.env = append(removeEnv(*c.env, name), name+"="+value)
+	}
 }
 
 // Keys returns the names of the entries.
 func (c EnvCarrier) Keys() []string {
-	keys := make([]string, 0, len(*c.env))
-	for _, e := range *c.env {
+	keys := make([]string, 0, len(c.entries()))
+	for _, e := range c.entries() {
 		k, _, _ := strings.Cut(e, "=")
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+func (c EnvCarrier) entries() []string {
+	if c.env == nil {
+		return nil
+	}
+	return *c.env
 }
 
 // envName maps a propagation key to an environment variable name.
@@ -100,7 +110,7 @@ func NewMessageCarrier(headers *[]MessageHeader) MessageCarrier {
 
 // Get returns the first value for key.
 func (c MessageCarrier) Get(key string) string {
-	for _, h := range *c.headers {
+	for _, h := range c.list() {
 		if h.Key == key {
 			return string(h.Value)
 		}
@@ -111,7 +121,7 @@ func (c MessageCarrier) Get(key string) string {
 // Values returns every value for key, in order.
 func (c MessageCarrier) Values(key string) []string {
 	var values []string
-	for _, h := range *c.headers {
+	for _, h := range c.list() {
 		if h.Key == key {
 			values = append(values, string(h.Value))
 		}
@@ -119,17 +129,27 @@ func (c MessageCarrier) Values(key string) []string {
 	return values
 }
 
-// Set replaces every header for key with one header.
+// Set replaces every header for key with one header. The zero
+// MessageCarrier has no list to write to and ignores it.
 func (c MessageCarrier) Set(key, value string) {
-	*c.headers = append(slices.DeleteFunc(*c.headers, func(h MessageHeader) bool { return h.Key == key }),
-		MessageHeader{Key: key, Value: []byte(value)})
+	if c.headers != nil {
+		*c.headers = append(slices.DeleteFunc(*c.headers, func(h MessageHeader) bool { return h.Key == key }),
+			MessageHeader{Key: key, Value: []byte(value)})
+	}
 }
 
 // Keys returns the header keys.
 func (c MessageCarrier) Keys() []string {
-	keys := make([]string, 0, len(*c.headers))
-	for _, h := range *c.headers {
+	keys := make([]string, 0, len(c.list()))
+	for _, h := range c.list() {
 		keys = append(keys, h.Key)
 	}
 	return keys
+}
+
+func (c MessageCarrier) list() []MessageHeader {
+	if c.headers == nil {
+		return nil
+	}
+	return *c.headers
 }

@@ -46,5 +46,6 @@
 // New returns the same configuration without installing anything, with the
 // helpers as methods, for services that wire OpenTelemetry themselves. The
 // package-level helpers use the configuration Setup installed, or, before
-// Setup, one with default settings.
+// Setup, one built from the SENTRY_* environment variables alone (from
+// none, where those are invalid).
 package bridge

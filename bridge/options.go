@@ -60,6 +60,8 @@ type config struct {
 	processors                []sdktrace.SpanProcessor
 	logger                    *slog.Logger
 	getenv                    func(string) string
+	// settingsFromEnv reads the SENTRY_* settings through getenv.
+	settingsFromEnv bool
 }
 
 // WithDSN sets the DSN, instead of SENTRY_DSN.
@@ -147,21 +149,27 @@ func WithGetenv(getenv func(string) string) Option {
 	})
 }
 
+// withoutSettingsFromEnv ignores the SENTRY_* settings of the
+// environment; SENTRY_TRACE and SENTRY_BAGGAGE are still read.
+func withoutSettingsFromEnv() Option {
+	return optionFunc(func(c *config) { c.settingsFromEnv = false })
+}
+
 // newConfig applies opts over the environment and validates the result.
 func newConfig(opts []Option) (config, error) {
-	c := config{getenv: os.Getenv}
+	c := config{getenv: os.Getenv, settingsFromEnv: true}
 	for _, o := range opts {
 		o.apply(&c)
 	}
 	fromEnv := func(field *string, name string) {
-		if *field == "" {
+		if *field == "" && c.settingsFromEnv {
 			*field = c.getenv(name)
 		}
 	}
 	fromEnv(&c.dsn, EnvDSN)
 	fromEnv(&c.release, EnvRelease)
 	fromEnv(&c.environment, EnvEnvironment)
-	if c.sampleRate == nil {
+	if c.sampleRate == nil && c.settingsFromEnv {
 		if text := c.getenv(EnvTracesSampleRate); text != "" {
 			rate, err := strconv.ParseFloat(text, 64)
 			if err != nil {

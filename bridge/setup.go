@@ -79,8 +79,8 @@ func (b *Bridge) TracerProviderOptions(ctx context.Context) ([]sdktrace.TracerPr
 	return opts, nil
 }
 
-// current returns the installed configuration, or, before Setup, the one
-// New builds from no options.
+// current returns the installed configuration, or, before Setup, the
+// default one.
 func current() *Bridge {
 	if b := installed.Load(); b != nil {
 		return b
@@ -88,10 +88,14 @@ func current() *Bridge {
 	return defaultBridge()
 }
 
-// defaultBridge is built once, without the environment, which may hold
-// invalid settings that only Setup reports.
+// defaultBridge is built once, from the SENTRY_* settings of the
+// environment, or, where those are invalid (only Setup reports them), from
+// none.
 var defaultBridge = sync.OnceValue(func() *Bridge {
-	b, _ := New(WithGetenv(func(string) string { return "" }))
+	if b, err := New(); err == nil {
+		return b
+	}
+	b, _ := New(withoutSettingsFromEnv())
 	return b
 })
 

@@ -115,3 +115,24 @@ func TestComposition(t *testing.T) { // V-CP
 		}
 	})
 }
+
+// A peer's head fields in tracestate never become this process's head DSC.
+func TestForeignHeadFieldsIgnored(t *testing.T) { // OT-4
+	composite := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagator.New(propagator.WithDSN("https://mykey@o5.ingest.sentry.io/1")))
+	ctx := extract(composite, map[string]string{
+		"traceparent": "00-" + T + "-" + S + "-01",
+		"tracestate":  "sentry=s:1;r:0.1;t:0.25;h:1;n:GET%20/upstream,v=1",
+	})
+	ts := trace.SpanContextFromContext(ctx).TraceState()
+	if got := ts.Get("sentry"); got != "s:1;r:0.1" || ts.Get("v") != "1" {
+		t.Errorf("trace state %q", ts.String())
+	}
+	remoteOnly := testkit.Members(t, inject(ctx, composite).Get("baggage"))
+	childCtx, _ := child(t, ctx)
+	fromChild := testkit.Members(t, inject(childCtx, composite).Get("baggage"))
+	for name, got := range map[string]map[string]string{"remote-only": remoteOnly, "child": fromChild} {
+		if len(got) != 1 || got["sentry-sample_rand"] != "0.1" {
+			t.Errorf("%s: baggage %v, want sample_rand alone", name, got)
+		}
+	}
+}

@@ -18,8 +18,9 @@ type (
 type incomingState struct {
 	traceID  trace.TraceID
 	decision Decision
-	// baggage is the capped incoming header; its Sentry members, the frozen
-	// DSC, are decoded only when they are written.
+	// baggage is the capped incoming header, kept to decode its Sentry
+	// members, the frozen DSC, only when they are first written; its
+	// third-party members are never read from it.
 	baggage string
 	// sampleRand is the valid incoming value, verbatim, or the backfill.
 	sampleRand string

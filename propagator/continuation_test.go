@@ -121,3 +121,14 @@ func TestTargets(t *testing.T) { // V-TG
 		})
 	}
 }
+
+func TestNilTargetsMatchNothing(t *testing.T) {
+	var broken *regexp.Regexp // from an ignored regexp.Compile error
+	p := propagator.New(propagator.WithTracePropagationTargets([]propagator.Target{broken, nil, propagator.Substring("/api/")}))
+	for url, want := range map[string]bool{"https://example.com/api/x": true, "https://example.com/static": false} {
+		c := inject(propagator.ContextWithURL(sampledRoot(t), url), p)
+		if got := c.Get("sentry-trace") != ""; got != want {
+			t.Errorf("%s: propagated %v", url, got)
+		}
+	}
+}

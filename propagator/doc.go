@@ -15,7 +15,10 @@
 // "sentry=s:<1|0|d>;r:<sample_rand>" that keeps "not sampled" and
 // "deferred" apart for any sampler and any goroutine. The incoming DSC is
 // frozen: it is kept, unchanged, in the context. Baggage without a valid
-// sentry-trace is ignored, and third-party members are never stored.
+// sentry-trace is ignored, and third-party members are never forwarded. A
+// "sentry" member that arrives in tracestate, from a W3C hop, keeps only
+// its decision and sample_rand: the rest describes the process that wrote
+// it.
 //
 // Inject writes sentry-trace for the current span and merges the DSC into
 // the carrier's baggage: the frozen one of a continued trace, or, for a

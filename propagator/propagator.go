@@ -3,6 +3,7 @@ package propagator
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -60,17 +61,19 @@ func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.Text
 	var one [1]string
 	candidate := firstSentryTrace(carrierValues(carrier, sentryTraceHeader, canonicalSentryTrace, &one))
 	if candidate == "" {
-		return ctx
+		return withoutForeignHead(ctx)
 	}
 	traceID, spanID, decision, ok := parseSentryTrace(candidate)
 	if !ok {
 		p.debug(ctx, "ignoring invalid sentry-trace")
-		return ctx
+		return withoutForeignHead(ctx)
 	}
-	state := &incomingState{
-		traceID:  traceID,
-		decision: decision,
-		baggage:  capBaggage(joinValues(carrierValues(carrier, baggageHeader, canonicalBaggage, &one))),
+	state := &incomingState{traceID: traceID, decision: decision}
+	if raw := joinValues(carrierValues(carrier, baggageHeader, canonicalBaggage, &one)); len(raw) > maxBaggageBytes {
+		// A copy, so the context does not hold on to an oversize header.
+		state.baggage = strings.Clone(capBaggage(raw))
+	} else {
+		state.baggage = raw
 	}
 	dsc := scanDSC(state.baggage)
 	if !p.cfg.continues(dsc.orgID) {
@@ -268,6 +271,27 @@ func (c *config) continues(incomingOrg string) bool {
 		return incomingOrg == c.orgID
 	}
 	return !c.strict || incomingOrg == c.orgID
+}
+
+// withoutForeignHead strips the head-of-trace fields (h, t, n) from a
+// sentry member that came in with a remote SpanContext, from traceparent
+// and tracestate: they describe the process that wrote them, and spans
+// that copy the member under another sampler must not build their head
+// DSC from a peer's (OT-4). Without such fields ctx is returned as it is.
+func withoutForeignHead(ctx context.Context) context.Context {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsRemote() {
+		return ctx
+	}
+	m, ok := ParseTraceState(sc.TraceState())
+	if !ok || !m.Head && m.Rate == "" && m.Transaction == "" {
+		return ctx
+	}
+	ts, err := TraceStateMember{Decision: m.Decision, SampleRand: m.SampleRand}.Insert(sc.TraceState())
+	if err != nil {
+		return ctx
+	}
+	return trace.ContextWithRemoteSpanContext(ctx, sc.WithTraceState(ts))
 }
 
 // withoutRemote removes a remote SpanContext of trace id that an earlier

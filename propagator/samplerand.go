@@ -39,7 +39,12 @@ func ParseRate(s string) (float64, bool) {
 
 // FormatRate formats a rate as the shortest decimal that parses back to
 // it, without exponent ("1", "0.25"), as sample_rate is written (SM-14).
+// Negative zero is "0". A rate below about 1e-30 needs more than the 32
+// characters ParseRate reads back; callers that must read it back check.
 func FormatRate(rate float64) string {
+	if rate == 0 {
+		return "0"
+	}
 	return strconv.FormatFloat(rate, 'f', -1, 64)
 }
 

@@ -3,6 +3,7 @@ package propagator
 import (
 	"context"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -51,11 +52,18 @@ func AllowsPropagation(ctx context.Context, targets []Target, ingestHost string)
 		return true
 	}
 	for _, t := range targets {
-		if t != nil && t.MatchString(requestURL) {
+		if usable(t) && t.MatchString(requestURL) {
 			return true
 		}
 	}
 	return false
+}
+
+// usable reports whether t can match; a nil *regexp.Regexp, as an ignored
+// regexp.Compile error leaves, matches nothing.
+func usable(t Target) bool {
+	re, isRegexp := t.(*regexp.Regexp)
+	return t != nil && !(isRegexp && re == nil)
 }
 
 // attributeReader is the part of a recording SDK span that exposes its

@@ -110,7 +110,10 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 		member.Decision = propagator.NotSampled
 	case local:
 		member.Decision = decide(randValue, rate)
-		member.Rate = propagator.FormatRate(rate)
+		// A rate too small to be read back is left out, as OT-4 allows.
+		if t := propagator.FormatRate(rate); rateReadable(t) {
+			member.Rate = t
+		}
 	case sc.ParentDecision == ParentSampled:
 		member.Decision = propagator.Sampled
 	case sc.ParentDecision == ParentNotSampled:
@@ -122,6 +125,10 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 	}
 
 	ts, err := member.Insert(ts)
+	if err != nil {
+		// The decision must travel even when a field does not fit.
+		ts, err = propagator.TraceStateMember{Decision: member.Decision, SampleRand: member.SampleRand, Head: head}.Insert(ts)
+	}
 	if err == nil && s.cfg.consistent {
 		ts, err = consistentOT(ts, randValue, member.Decision, rate, local && member.Rate != "")
 	}
@@ -181,6 +188,11 @@ func decide(rand, rate float64) propagator.Decision {
 }
 
 func validRate(rate float64) bool { return rate >= 0 && rate <= 1 }
+
+func rateReadable(s string) bool {
+	_, ok := propagator.ParseRate(s)
+	return ok
+}
 
 func otelDecision(sampled bool) sdktrace.SamplingDecision {
 	if sampled {

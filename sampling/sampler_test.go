@@ -355,3 +355,22 @@ func TestInsideParentBased(t *testing.T) {
 		t.Errorf("sampled parent: %v", sampled.SpanContext())
 	}
 }
+
+func TestExtremeRates(t *testing.T) { // OT-4, SM-14: what is written can be read back
+	for _, rate := range []float64{1e-300, 1e-31, math.Copysign(0, -1)} {
+		w := newWorld(t, sampling.New(sampling.WithTracesSampler(func(sampling.SamplingContext) float64 { return rate })))
+		ctx, span := w.start(w.extract(T+"-"+S, "sentry-release=r"), "root")
+		m := member(t, span.SpanContext())
+		if span.SpanContext().IsSampled() || m.Decision != propagator.NotSampled {
+			t.Errorf("rate %v: span %v, member %+v", rate, span.SpanContext(), m)
+		}
+		if m.Rate != "" {
+			if _, ok := propagator.ParseRate(m.Rate); !ok {
+				t.Errorf("rate %v written as unreadable t:%s", rate, m.Rate)
+			}
+		}
+		if got := w.inject(ctx).Get("sentry-trace"); !strings.HasSuffix(got, "-0") {
+			t.Errorf("rate %v: sentry-trace %q, want a negative flag", rate, got)
+		}
+	}
+}
