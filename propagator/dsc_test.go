@@ -222,12 +222,12 @@ func TestSampleRand(t *testing.T) { // V-SR (the rows that need no sampler), SM-
 	}
 }
 
-func TestDeriveSampleRandSpreads(t *testing.T) { // SM-9: trace ids that differ in one byte spread over [0,1)
+func TestHeadSampleRandSpreads(t *testing.T) { // SM-9: trace ids that differ in one byte spread over [0,1)
 	var buckets [10]int
 	for i := range 10000 {
 		var id trace.TraceID
 		id[15], id[14] = byte(i), byte(i>>8)
-		x, ok := ParseSampleRand(DeriveSampleRand(id))
+		x, ok := ParseSampleRand(HeadSampleRand(id, trace.TraceState{}))
 		if !ok {
 			t.Fatal("invalid derived sample_rand")
 		}

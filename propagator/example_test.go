@@ -155,11 +155,11 @@ func ExampleDecisionOf() {
 	// Output: deferred
 }
 
-func ExampleDeriveSampleRand() {
+func ExampleHeadSampleRand() {
 	id, _ := trace.TraceIDFromHex("771a43a4192642f0b136d5159a501700")
-	rand := propagator.DeriveSampleRand(id)
+	rand := propagator.HeadSampleRand(id, trace.TraceState{})
 	x, ok := propagator.ParseSampleRand(rand)
-	fmt.Println(len(rand), ok, x >= 0 && x < 1, rand == propagator.DeriveSampleRand(id))
+	fmt.Println(len(rand), ok, x >= 0 && x < 1, rand == propagator.HeadSampleRand(id, trace.TraceState{}))
 	// Output: 8 true true true
 }
 

@@ -211,13 +211,13 @@ func (p *sentryPropagator) headDSC(ctx context.Context, sc trace.SpanContext, me
 		set(keyOrgID, p.cfg.orgID, false)
 }
 
-// sampleRandOf returns the sample_rand the member carries, or the one
-// derived from the trace id that a trace started here uses (SM-9).
+// sampleRandOf returns the sample_rand the member carries, or the one a
+// trace started here uses (SM-9).
 func sampleRandOf(sc trace.SpanContext, member TraceStateMember) string {
 	if member.SampleRand != "" {
 		return member.SampleRand
 	}
-	return DeriveSampleRand(sc.TraceID())
+	return HeadSampleRand(sc.TraceID(), sc.TraceState())
 }
 
 // rootSpan is the part of a recording SDK span that tells whether it is a

@@ -48,10 +48,15 @@ func FormatRate(rate float64) string {
 	return strconv.FormatFloat(rate, 'f', -1, 64)
 }
 
-// DeriveSampleRand returns the sample_rand of a trace this process starts:
-// "0." and six digits, derived from the trace id alone, so that every span,
-// sampler and Inject for the trace agree without shared state (SM-9).
-func DeriveSampleRand(traceID trace.TraceID) string {
+// HeadSampleRand returns the sample_rand of a trace that no Sentry SDK has
+// seen yet: "0." and six digits, taken from OTel's consistent-sampling
+// randomness (ot=rv:…) when ts carries one (IO-4), else derived from the
+// trace id. Every span, sampler and Inject for the trace computes the same
+// value without shared state (SM-9).
+func HeadSampleRand(traceID trace.TraceID, ts trace.TraceState) string {
+	if ot := ParseOTMember(ts); ot.HasRV {
+		return sampleRandFromRV(ot.RV)
+	}
 	var buf [sampleRandLen]byte
 	return string(appendSampleRand(buf[:0], traceHash(traceID)%sampleRandSteps))
 }

@@ -61,7 +61,7 @@ func TestConcurrentSampling(t *testing.T) {
 					return
 				}
 				_, span := w.start(context.Background(), "root")
-				if m, ok := propagator.ParseTraceState(span.SpanContext().TraceState()); !ok || m.SampleRand != propagator.DeriveSampleRand(span.SpanContext().TraceID()) {
+				if m, ok := propagator.ParseTraceState(span.SpanContext().TraceState()); !ok || m.SampleRand != propagator.HeadSampleRand(span.SpanContext().TraceID(), trace.TraceState{}) {
 					errs <- span.SpanContext().TraceState().String()
 					return
 				}

@@ -15,8 +15,9 @@
 //
 // Spans with a local parent copy its decision. The sample_rand is the one
 // that came in (kept by the propagator package's Extract), or, at the head
-// of a trace, one derived from the trace id, which the propagator derives
-// too; it is never drawn again for a decision.
+// of a trace, propagator.HeadSampleRand's: OTel's consistent-sampling
+// randomness when the parent carries one, else one derived from the trace
+// id, which Inject derives too. It is never drawn again for a decision.
 //
 //	tp := sdktrace.NewTracerProvider(
 //		sdktrace.WithSampler(sampling.New(sampling.WithSampleRate(0.25))),

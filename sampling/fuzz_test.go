@@ -19,21 +19,21 @@ func FuzzConsistentOT(f *testing.F) {
 		if !(rand >= 0 && rand < 1) || !(rate >= 0 && rate <= 1) {
 			return
 		}
-		ts, err := trace.TraceState{}.Insert(otKey, ot)
+		ts, err := trace.TraceState{}.Insert("ot", ot)
 		if err != nil {
 			return
 		}
-		in := parseOT(ts)
+		in := propagator.ParseOTMember(ts)
 		out, err := consistentOT(ts, rand, propagator.Decision(decision%3), rate, local)
 		if err != nil {
 			t.Fatalf("ot=%q: %v", ot, err)
 		}
-		got := parseOT(out)
-		if !got.hasRV || in.hasRV && got.rv != in.rv {
-			t.Fatalf("ot=%q: rv %x, was %x", ot, got.rv, in.rv)
+		got := propagator.ParseOTMember(out)
+		if !got.HasRV || in.HasRV && got.RV != in.RV {
+			t.Fatalf("ot=%q: rv %x, was %x", ot, got.RV, in.RV)
 		}
-		if got.hasTH && got.rv < got.th {
-			t.Fatalf("ot=%q: th %x above rv %x", ot, got.th, got.rv)
+		if got.HasTH && got.RV < got.TH {
+			t.Fatalf("ot=%q: th %x above rv %x", ot, got.TH, got.RV)
 		}
 	})
 }

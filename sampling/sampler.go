@@ -87,7 +87,7 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 	// upstream spoke Sentry: no parent, or one known from traceparent alone.
 	head := !hasMember
 	if rand == "" {
-		rand = s.headSampleRand(p.TraceID, ts, parent.IsValid())
+		rand = propagator.HeadSampleRand(p.TraceID, ts)
 	}
 	randValue, _ := propagator.ParseSampleRand(rand)
 
@@ -136,18 +136,6 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 		s.debug(p.ParentContext, "trace state not updated", slog.Any("error", err))
 	}
 	return sdktrace.SamplingResult{Decision: otelDecision(member.Decision == propagator.Sampled), Tracestate: ts}
-}
-
-// headSampleRand returns the sample_rand of a trace no Sentry SDK has seen
-// yet: the one OTel consistent sampling upstream used, when interop is on,
-// else the one derived from the trace id, which Inject derives too.
-func (s *sentrySampler) headSampleRand(id trace.TraceID, ts trace.TraceState, remote bool) string {
-	if s.cfg.consistent && remote {
-		if ot := parseOT(ts); ot.hasRV {
-			return sampleRandFromRV(ot.rv)
-		}
-	}
-	return propagator.DeriveSampleRand(id)
 }
 
 // callTracesSampler runs the user's function; a panic counts as an

@@ -11,9 +11,11 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
@@ -372,5 +374,20 @@ func TestExtremeRates(t *testing.T) { // OT-4, SM-14: what is written can be rea
 		if got := w.inject(ctx).Get("sentry-trace"); !strings.HasSuffix(got, "-0") {
 			t.Errorf("rate %v: sentry-trace %q, want a negative flag", rate, got)
 		}
+	}
+}
+
+// A trace continued from traceparent with OTel's rv has one sample_rand,
+// whether injected before or after a span starts (SM-9, IO-4).
+func TestSampleRandFromOTelRandomness(t *testing.T) {
+	w := newWorld(t, sampling.New(sampling.WithSampleRate(1), sampling.WithConsistentSampling(true)))
+	composite := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, w.prop)
+	ctx := composite.Extract(context.Background(), propagation.MapCarrier{
+		"traceparent": "00-" + T + "-" + S + "-01", "tracestate": "ot=rv:7fffffffffffff"})
+	before := testkit.Members(t, w.inject(ctx).Get("baggage"))["sentry-sample_rand"]
+	spanCtx, _ := w.start(ctx, "root")
+	after := testkit.Members(t, w.inject(spanCtx).Get("baggage"))["sentry-sample_rand"]
+	if before != "0.500000" || after != before {
+		t.Errorf("sample_rand %q before the span, %q after", before, after)
 	}
 }

@@ -27,7 +27,7 @@ func (f fixedIDs) NewSpanID(context.Context, trace.TraceID) trace.SpanID { retur
 func TestHeadDSC(t *testing.T) { // V-BS-13
 	// A trace id whose sample_rand is 0.250000, as the vector requires.
 	var id trace.TraceID
-	for i := 0; propagator.DeriveSampleRand(id) != "0.250000"; i++ {
+	for i := 0; propagator.HeadSampleRand(id, trace.TraceState{}) != "0.250000"; i++ {
 		id = trace.TraceID{0: 0x4b, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)}
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampling.New(sampling.WithSampleRate(0.5))),
