@@ -278,3 +278,30 @@ func TestAllocations(t *testing.T) {
 		t.Errorf("Extract without sentry-trace: %v allocs, want 0", got)
 	}
 }
+
+// BenchmarkRequest is one request's propagation: Extract of the incoming
+// headers, then one Inject for an outgoing call, so the first Inject of a
+// continued trace, which encodes its frozen DSC, is measured too.
+func BenchmarkRequest(b *testing.B) {
+	for _, cc := range benchCarriers {
+		b.Run(cc.name, func(b *testing.B) {
+			for _, pp := range []struct {
+				name string
+				p    propagation.TextMapPropagator
+				in   propagation.TextMapCarrier
+			}{
+				{"sentry", benchSentry(), cc.sentry()},
+				{"w3c", benchW3C(), cc.w3c()},
+			} {
+				b.Run(pp.name, func(b *testing.B) {
+					out := cc.empty()
+					b.ReportAllocs()
+					for b.Loop() {
+						cc.reset(out)
+						pp.p.Inject(pp.p.Extract(context.Background(), pp.in), out)
+					}
+				})
+			}
+		})
+	}
+}
