@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/examples/internal/exampleutil"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sentryotlp"
 )
@@ -153,7 +154,7 @@ func (sys *system) stop() error {
 // follow plays the browser, waits for the job and the subprocess, and
 // returns what every participant saw.
 func (sys *system) follow(ctx context.Context) (*result, error) {
-	page, err := request(ctx, http.DefaultClient, http.MethodGet, sys.webURL+"/page", nil)
+	page, err := exampleutil.Get(ctx, http.DefaultClient, sys.webURL+"/page", nil)
 	if err != nil {
 		return nil, fmt.Errorf("loading the page: %w", err)
 	}
@@ -171,7 +172,7 @@ func (sys *system) follow(ctx context.Context) (*result, error) {
 	if b := sys.bridge.Baggage(fetchCtx); b != "" {
 		header.Set("baggage", b)
 	}
-	_, err = request(fetchCtx, http.DefaultClient, http.MethodGet, sys.apiURL+"/api/checkout", header)
+	_, err = exampleutil.Get(fetchCtx, http.DefaultClient, sys.apiURL+"/api/checkout", header)
 	fetch.End()
 	pageload.End()
 	if err != nil {
@@ -215,7 +216,7 @@ func (sys *system) serveCheckout(w http.ResponseWriter, r *http.Request) {
 	sys.hops.add(newHop(sys.bridge, "api", "sentry-trace and baggage headers", r.Context()))
 	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport,
 		otelhttp.WithTracerProvider(sys.services["api"].provider), otelhttp.WithPropagators(sys.bridge.Propagator())))}
-	if _, err := request(r.Context(), client, http.MethodPost, sys.workerURL+"/work", nil); err != nil {
+	if _, err := exampleutil.Do(r.Context(), client, http.MethodPost, sys.workerURL+"/work", nil); err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 	}
 }
@@ -342,26 +343,4 @@ func metaContent(page, name string) string {
 		}
 	}
 	return ""
-}
-
-// request sends a request with header and returns the body; a status
-// other than 2xx is an error.
-func request(ctx context.Context, client *http.Client, method, url string, header http.Header) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		return "", err
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err == nil && resp.StatusCode >= 300 {
-		err = fmt.Errorf("%s %s: %s", method, url, resp.Status)
-	}
-	return string(body), err
 }

@@ -138,10 +138,16 @@ func (s *Server) Close() error {
 }
 
 // Get sends a GET request with the extra header h (may be nil) and returns
-// the response body; a status other than 200 is an error. Reading the body
-// to the end also ends an otelhttp client span.
+// the response body; see Do.
 func Get(ctx context.Context, client *http.Client, url string, h http.Header) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	return Do(ctx, client, http.MethodGet, url, h)
+}
+
+// Do sends a request without body and with the extra header h (may be
+// nil), and returns the response body; a status other than 2xx is an
+// error. Reading the body to the end also ends an otelhttp client span.
+func Do(ctx context.Context, client *http.Client, method, url string, h http.Header) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return "", err
 	}
@@ -151,12 +157,12 @@ func Get(ctx context.Context, client *http.Client, url string, h http.Header) (s
 		return "", err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return "", err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return "", fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, body)
 	}
 	return string(body), nil
 }
