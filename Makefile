@@ -20,7 +20,7 @@ demo-short:
 	cd examples && $(GO) run ./cmd/demo -short
 
 ## test: formatting, vet, staticcheck, race-enabled tests of every module, the demo.
-test: lint unit nested demo-short
+test: lint demo-short unit nested
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
