@@ -10,7 +10,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/dsn"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
@@ -57,14 +56,9 @@ func New(opts ...Option) (*Bridge, error) {
 	b.composite = gate{
 		TextMapPropagator: propagation.NewCompositeTextMapPropagator(append(members, b.sentry)...),
 		targets:           cfg.targets,
-		ingestHost:        b.ingestHost(),
+		ingestHost:        cfg.ingestHost,
 	}
 	return b, nil
-}
-
-func (b *Bridge) ingestHost() string {
-	d, _ := dsn.Parse(b.cfg.dsn) // validated by New
-	return d.Host
 }
 
 // Propagator returns the composite to install as the global propagator: W3C

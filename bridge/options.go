@@ -48,6 +48,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	dsn, release, environment string
+	ingestHost                string // the parsed DSN's host
 	sampleRate                *float64
 	tracesSampler             sampling.TracesSampler
 	consistent                bool
@@ -182,9 +183,11 @@ func newConfig(opts []Option) (config, error) {
 		return c, fmt.Errorf("%w: %v is not in [0,1]", ErrInvalidSampleRate, *r)
 	}
 	if c.dsn != "" {
-		if _, err := dsn.Parse(c.dsn); err != nil {
+		d, err := dsn.Parse(c.dsn)
+		if err != nil {
 			return c, fmt.Errorf("%w: %w", ErrInvalidDSN, err)
 		}
+		c.ingestHost = d.Host
 	}
 	return c, nil
 }

@@ -13,8 +13,8 @@ type (
 	urlKey        struct{}
 )
 
-// incomingState is what Extract learned about a continued trace. It is
-// immutable once stored.
+// incomingState is what Extract learned about a continued trace. Its fields
+// do not change once stored; only the encoding cache fills in.
 type incomingState struct {
 	traceID  trace.TraceID
 	decision Decision
@@ -24,7 +24,8 @@ type incomingState struct {
 	baggage string
 	// sampleRand is the valid incoming value, verbatim, or the backfill.
 	sampleRand string
-	// sampleRate is the valid incoming sample_rate, decoded, or "".
+	// sampleRate is the incoming sample_rate, decoded, or ""; SampleRate
+	// checks that it is valid.
 	sampleRate string
 	// frozenEmpty records that no usable Sentry member came in (IN-3).
 	frozenEmpty bool
@@ -39,12 +40,9 @@ type Incoming struct {
 	state *incomingState
 }
 
-// none is the state of the zero Incoming.
-var none incomingState
-
 func (in Incoming) s() *incomingState {
 	if in.state == nil {
-		return &none
+		return &incomingState{}
 	}
 	return in.state
 }
@@ -90,7 +88,7 @@ func (in Incoming) FrozenEmpty() bool { return in.s().frozenEmpty }
 // DSC returns a copy of the frozen DSC, sample_rand included.
 func (in Incoming) DSC() DSC {
 	var buf [maxBaggageMembers]dscEntry
-	entries := in.s().entries(buf[:0])
+	entries := in.s().entries(buf[:0], "")
 	dsc := make(DSC, len(entries))
 	for _, e := range entries {
 		dsc[e.key], _ = percentDecodeIf(e.value, e.encoded)
@@ -98,15 +96,10 @@ func (in Incoming) DSC() DSC {
 	return dsc
 }
 
-// entries appends the frozen DSC to dst.
-func (s *incomingState) entries(dst dscEntries) dscEntries {
-	return dst.addFrozen(s.baggage).set(keySampleRand, s.sampleRand, false)
-}
-
-// entriesWithRate appends the frozen DSC with sample_rate replaced by rate
-// when rate is not empty.
-func (s *incomingState) entriesWithRate(dst dscEntries, rate string) dscEntries {
-	dst = s.entries(dst)
+// entries appends the frozen DSC to dst, with sample_rate replaced by rate
+// when rate is not empty (IN-7b).
+func (s *incomingState) entries(dst dscEntries, rate string) dscEntries {
+	dst = dst.addFrozen(s.baggage).set(keySampleRand, s.sampleRand, false)
 	if rate != "" {
 		dst = dst.set(keySampleRate, rate, false)
 	}

@@ -237,7 +237,7 @@ func (s *incomingState) frozenDSC(rate string) *frozenDSC {
 		return f
 	}
 	var backing [maxBaggageMembers]dscEntry
-	entries := s.entriesWithRate(backing[:0], rate)
+	entries := s.entries(backing[:0], rate)
 	f := &frozenDSC{state: s, rate: rate, text: mergeBaggage(nil, entries), complete: true}
 	for _, e := range entries {
 		if e.written {
@@ -268,5 +268,5 @@ func (f *frozenDSC) mergeInto(existing []string) string {
 		return b.String()
 	}
 	var backing [maxBaggageMembers]dscEntry
-	return mergeBaggage(existing, f.state.entriesWithRate(backing[:0], f.rate))
+	return mergeBaggage(existing, f.state.entries(backing[:0], f.rate))
 }

@@ -76,10 +76,11 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 		} else {
 			rand = member.SampleRand
 		}
-		switch propagator.DecisionOf(parent) {
-		case propagator.Sampled:
+		// As propagator.DecisionOf, with the member already parsed.
+		switch {
+		case parent.IsSampled():
 			sc.ParentDecision = ParentSampled
-		case propagator.NotSampled:
+		case !hasMember || member.Decision != propagator.Deferred:
 			sc.ParentDecision = ParentNotSampled
 		}
 	}
