@@ -10,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/targets"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
@@ -55,8 +56,8 @@ func New(opts ...Option) (*Bridge, error) {
 	}
 	b.composite = gate{
 		TextMapPropagator: propagation.NewCompositeTextMapPropagator(append(members, b.sentry)...),
-		targets:           cfg.targets,
-		ingestHost:        cfg.ingestHost,
+		// The Sentry member warns about unknown URLs; the gate need not.
+		policy: targets.NewPolicy(targets.Matchers(cfg.targets), cfg.ingest, cfg.logger, false),
 	}
 	return b, nil
 }
@@ -197,16 +198,15 @@ func quote(s string) string {
 	return b.String()
 }
 
-// gate skips every member's Inject for a request outside the targets, on
-// the DSN's host, or in a suppressed context (TG-3, API-9).
+// gate skips every member's Inject for a request outside the targets, to
+// the DSN's ingest, or in a suppressed context.
 type gate struct {
 	propagation.TextMapPropagator
-	targets    []propagator.Target
-	ingestHost string
+	policy *targets.Policy
 }
 
 func (g gate) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
-	if propagator.InjectSuppressed(ctx) || !propagator.AllowsPropagation(ctx, g.targets, g.ingestHost) {
+	if propagator.InjectSuppressed(ctx) || !g.policy.Allows(ctx, carrier) {
 		return
 	}
 	g.TextMapPropagator.Inject(ctx, carrier)

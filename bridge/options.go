@@ -12,6 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelsentry/otelsentry/dsn"
+	"github.com/otelsentry/otelsentry/internal/targets"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
@@ -48,7 +49,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	dsn, release, environment string
-	ingestHost                string // the parsed DSN's host
+	ingest                    targets.Ingest // the parsed DSN's
 	sampleRate                *float64
 	tracesSampler             sampling.TracesSampler
 	consistent                bool
@@ -96,8 +97,9 @@ func WithConsistentSampling(on bool) Option {
 // WithTracePropagationTargets limits outgoing trace headers to requests
 // whose URL matches one of targets: the headers of every member of
 // Propagator (W3C ones included), and of SentryPropagator alone. nil, the
-// default, allows every URL; an empty, non-nil slice allows none. The DSN's
-// host never gets trace headers.
+// default, allows every URL; an empty, non-nil slice allows none. The
+// DSN's ingest (its host and port) never gets trace headers. The URL is
+// the one NewTransport records, so wrap the client's transport with it.
 func WithTracePropagationTargets(targets []propagator.Target) Option {
 	return optionFunc(func(c *config) { c.targets = slices.Clone(targets) })
 }
@@ -187,7 +189,7 @@ func newConfig(opts []Option) (config, error) {
 		if err != nil {
 			return c, fmt.Errorf("%w: %w", ErrInvalidDSN, err)
 		}
-		c.ingestHost = d.Host
+		c.ingest = targets.NewIngest(d.Scheme, d.Host, d.Port)
 	}
 	return c, nil
 }

@@ -5,12 +5,13 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/internal/targets"
 )
 
 type (
 	incomingKey   struct{}
 	suppressedKey struct{}
-	urlKey        struct{}
 )
 
 // incomingState is what Extract learned about a continued trace. Its fields
@@ -127,15 +128,12 @@ func InjectSuppressed(ctx context.Context) bool {
 
 // ContextWithURL records the URL of the outgoing request that ctx belongs
 // to, so that Inject can check it against the trace propagation targets
-// (TG-4). HTTP clients set it once per request, before Inject runs.
+// and the DSN's ingest. HTTP clients set it once per request, before
+// Inject runs; bridge.NewTransport does it for an http.Client. Inject
+// never reads the URL from a span, whose attributes exist only when it is
+// sampled.
 func ContextWithURL(ctx context.Context, url string) context.Context {
-	return context.WithValue(ctx, urlKey{}, url)
-}
-
-// URLFromContext returns the URL that ContextWithURL recorded.
-func URLFromContext(ctx context.Context) (string, bool) {
-	url, ok := ctx.Value(urlKey{}).(string)
-	return url, ok
+	return targets.ContextWithURL(ctx, url)
 }
 
 // WithoutTrace returns ctx without its span and without Sentry state, so

@@ -1,9 +1,17 @@
 package propagator_test
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/propagator"
@@ -101,6 +109,12 @@ func TestTargets(t *testing.T) { // V-TG
 		{id: "V-TG-16", targets: sub("https://example.com"), urls: []string{""}, want: true},
 		{id: "V-TG-17a", targets: nil, dsn: "https://k@o1.ingest.us.sentry.io/1", urls: []string{"https://o1.ingest.us.sentry.io/api/1/envelope/", "https://O1.INGEST.us.sentry.io/api/1/envelope/"}, want: false},
 		{id: "V-TG-17b", targets: []propagator.Target{re(".*")}, dsn: "https://k@o1.ingest.us.sentry.io/1", urls: []string{"https://o1.ingest.us.sentry.io/api/1/envelope/"}, want: false},
+		{id: "V-TG-18", dsn: "https://k@o1.ingest.us.sentry.io/1", urls: []string{"https://O1.Ingest.US.sentry.io:443/api/1/envelope/"}, want: false},
+		{id: "V-TG-19", dsn: "http://k@127.0.0.1:9000/42", urls: []string{"http://127.0.0.1:9000/api/42/envelope/", "http://127.0.0.1:9000/anything"}, want: false},
+		{id: "V-TG-20", dsn: "http://k@127.0.0.1:9000/42", urls: []string{"http://127.0.0.1:8080/api/users", "http://localhost:9000/x", "http://127.0.0.1/x"}, want: true},
+		{id: "V-TG-21", dsn: "http://k@[::1]:9000/42", urls: []string{"http://[::1]:9000/x"}, want: false},
+		{id: "V-TG-22", dsn: "http://k@[::1]:9000/42", urls: []string{"http://[::1]:9001/x"}, want: true},
+		{id: "V-TG-23", targets: sub(""), urls: []string{users, "http://127.0.0.1:8080/"}, want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
@@ -119,6 +133,57 @@ func TestTargets(t *testing.T) { // V-TG
 				}
 			}
 		})
+	}
+}
+
+// V-TG-24: with a DSN or targets and no URL in the context, an HTTP
+// carrier gets the headers whether or not its span records (a recording
+// span's url.full is never read), and the logger gets one warning.
+func TestUnknownURLWarnsOnce(t *testing.T) {
+	for _, opt := range []propagator.Option{
+		propagator.WithDSN("http://k@127.0.0.1:9000/42"),
+		propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("https://api.example.com")}),
+	} {
+		var logs bytes.Buffer
+		p := propagator.New(opt, propagator.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		for _, sampled := range []bool{true, false, true} {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(fixedSampler(sampled)))
+			_, span := tp.Tracer("t").Start(context.Background(), "GET",
+				trace.WithSpanKind(trace.SpanKindClient),
+				trace.WithAttributes(attribute.String("url.full", "http://127.0.0.1:9000/api/42/envelope/")))
+			h := http.Header{}
+			p.Inject(trace.ContextWithSpan(context.Background(), span), propagation.HeaderCarrier(h))
+			span.End()
+			if h.Get("Sentry-Trace") == "" {
+				t.Errorf("sampled=%v: no sentry-trace", sampled)
+			}
+		}
+		// A carrier that is not an HTTP request has no URL to know.
+		p.Inject(sampledRoot(t), propagation.MapCarrier{})
+		if n := strings.Count(logs.String(), "level=WARN"); n != 1 || !strings.Contains(logs.String(), "bridge.NewTransport") {
+			t.Errorf("%d warnings, want 1 naming bridge.NewTransport: %s", n, logs.String())
+		}
+	}
+}
+
+// fixedSampler samples every span, or none.
+func fixedSampler(on bool) sdktrace.Sampler {
+	if on {
+		return sdktrace.AlwaysSample()
+	}
+	return sdktrace.NeverSample()
+}
+
+// Each withheld request is logged at debug level with its URL.
+func TestWithheldRequestLogged(t *testing.T) {
+	var logs bytes.Buffer
+	p := propagator.New(propagator.WithDSN("http://k@127.0.0.1:9000/42"),
+		propagator.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	for range 2 {
+		inject(propagator.ContextWithURL(sampledRoot(t), "http://127.0.0.1:9000/api/42/envelope/"), p)
+	}
+	if n := strings.Count(logs.String(), "url=http://127.0.0.1:9000/api/42/envelope/"); n != 2 {
+		t.Errorf("%d debug lines with the URL, want 2: %s", n, logs.String())
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -27,7 +28,9 @@ func ExampleNew() {
 		),
 	))
 	handler := otelhttp.NewHandler(http.NotFoundHandler(), "shop")
-	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}
+	// bridge.NewTransport, outside otelhttp's, puts each request's URL in
+	// its context, so that the DSN's ingest never gets trace headers.
+	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport))}
 	_, _ = handler, client
 }
 
@@ -118,21 +121,21 @@ func ExampleTransactionSource() {
 	// Output: custom
 }
 
-func ExampleAllowsPropagation() {
-	targets := []propagator.Target{propagator.Substring("https://api.example.com/")}
-	ctx := propagator.ContextWithURL(context.Background(), "https://o1.ingest.sentry.io/api/1/envelope/")
-	fmt.Println(propagator.AllowsPropagation(ctx, targets, "o1.ingest.sentry.io"))
-	ctx = propagator.ContextWithURL(context.Background(), "https://api.example.com/v1/orders")
-	fmt.Println(propagator.AllowsPropagation(ctx, targets, "o1.ingest.sentry.io"))
+func ExampleContextWithURL() {
+	p := propagator.New(propagator.WithDSN("http://public@127.0.0.1:9000/42"))
+	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x77, 0x1a, 1},
+		SpanID:     trace.SpanID{0xb7, 2},
+		TraceFlags: trace.FlagsSampled,
+	}))
+	for _, url := range []string{"http://127.0.0.1:9000/api/42/envelope/", "http://127.0.0.1:8080/orders"} {
+		carrier := propagation.MapCarrier{}
+		p.Inject(propagator.ContextWithURL(ctx, url), carrier)
+		fmt.Printf("%s: %q\n", url, carrier.Get("sentry-trace"))
+	}
 	// Output:
-	// false
-	// true
-}
-
-func ExampleURLFromContext() {
-	ctx := propagator.ContextWithURL(context.Background(), "https://api.example.com/v1/orders")
-	fmt.Println(propagator.URLFromContext(ctx))
-	// Output: https://api.example.com/v1/orders true
+	// http://127.0.0.1:9000/api/42/envelope/: ""
+	// http://127.0.0.1:8080/orders: "771a0100000000000000000000000000-b702000000000000-1"
 }
 
 func ExampleWithoutTrace() {

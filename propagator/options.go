@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/otelsentry/otelsentry/dsn"
+	"github.com/otelsentry/otelsentry/internal/targets"
 )
 
 // DefaultEnvironment is the environment a head-of-trace DSC names when none
@@ -31,6 +32,8 @@ type config struct {
 	strict      bool
 	targets     []Target
 	logger      *slog.Logger
+	// policy applies targets and the DSN's ingest to outgoing requests.
+	policy *targets.Policy
 }
 
 func newConfig(opts []Option) config {
@@ -41,14 +44,17 @@ func newConfig(opts []Option) config {
 	if c.orgID == "" {
 		c.orgID = c.dsn.OrgID()
 	}
+	c.policy = targets.NewPolicy(targets.Matchers(c.targets), targets.NewIngest(c.dsn.Scheme, c.dsn.Host, c.dsn.Port), c.logger, true)
 	return c
 }
 
 // WithDSN sets the DSN of the project this service reports to. Its public
 // key goes into the head-of-trace DSC, its organization id is the local org
-// id unless WithOrgID sets one (OR-1), and its host never receives trace
-// headers (TG-5). An invalid DSN is reported through otel.Handle by New and
-// ignored; an empty one is ignored silently.
+// id unless WithOrgID sets one, and requests to its ingest (the same host,
+// compared case-insensitively, and the same port, a missing one read as the
+// scheme's default) never carry trace headers. Another port on the same
+// host is another service and gets them. An invalid DSN is reported
+// through otel.Handle by New and ignored; an empty one is ignored silently.
 func WithDSN(s string) Option {
 	return optionFunc(func(c *config) {
 		c.dsn, c.dsnErr = dsn.DSN{}, nil
@@ -93,15 +99,20 @@ func WithStrictTraceContinuation(on bool) Option {
 }
 
 // WithTracePropagationTargets limits Inject to outgoing requests whose URL
-// matches one of targets (TG-1..5). A nil slice, the default, allows every
-// URL; an empty, non-nil slice allows none. The DSN's host never gets
-// headers, whatever targets say.
+// matches one of targets. A nil slice, the default, allows every URL; an
+// empty, non-nil slice allows none, even where the URL is unknown. The
+// URL is the one ContextWithURL put in the context (bridge.NewTransport
+// does so); a request whose URL is unknown is allowed, and the first such
+// HTTP request is logged as a warning. The DSN's ingest never gets
+// headers, whatever targets say. Each request withheld is logged at debug
+// level with its URL.
 func WithTracePropagationTargets(targets []Target) Option {
 	return optionFunc(func(c *config) { c.targets = slices.Clone(targets) })
 }
 
 // WithLogger sets the logger for debug messages about rejected or
-// inconsistent input. The default discards them.
+// inconsistent input and withheld requests, and for the one warning about
+// HTTP requests whose URL is unknown. The default discards them.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) {
 		if l != nil {

@@ -134,7 +134,7 @@ func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.Text
 // DSC into carrier's baggage (OT-5..7).
 func (p *sentryPropagator) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() || InjectSuppressed(ctx) || !AllowsPropagation(ctx, p.cfg.targets, p.cfg.dsn.Host) {
+	if !sc.IsValid() || InjectSuppressed(ctx) || !p.cfg.policy.Allows(ctx, carrier) {
 		return
 	}
 	var one [1]string

@@ -15,6 +15,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/bridge"
 )
 
 // requestTimeout bounds every request a test sends.
@@ -38,7 +40,7 @@ func Start(t testing.TB, name string, sampler sdktrace.Sampler, handle func(s *S
 	t.Helper()
 	s := &Service{Recorder: tracetest.NewSpanRecorder()}
 	s.Provider = sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(s.Recorder))
-	s.Client = &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(s.Provider))}
+	s.Client = &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(s.Provider)))}
 	handler := otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		handle(s, w, r)
 	}), name, otelhttp.WithTracerProvider(s.Provider))

@@ -21,6 +21,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/bridge"
 )
 
 // Timeout bounds a whole example run.
@@ -55,9 +57,10 @@ func (t *Tracing) Tracer() trace.Tracer { return t.Provider.Tracer("example") }
 func (t *Tracing) Spans() []sdktrace.ReadOnlySpan { return t.Recorder.Ended() }
 
 // Client returns an HTTP client whose otelhttp transport starts client
-// spans with this provider and injects the global propagator's headers.
+// spans with this provider and injects the global propagator's headers;
+// bridge.NewTransport around it gives the propagator each request's URL.
 func (t *Tracing) Client() *http.Client {
-	return &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(t.Provider))}
+	return &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(t.Provider)))}
 }
 
 // Server is an HTTP service on 127.0.0.1 with an ephemeral port. Its one

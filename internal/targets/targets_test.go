@@ -1,0 +1,43 @@
+package targets
+
+import (
+	"context"
+	"testing"
+
+	"go.opentelemetry.io/otel/propagation"
+)
+
+func TestIngestMatches(t *testing.T) {
+	tests := []struct {
+		scheme, host, port string
+		url                string
+		want               bool
+	}{
+		{"https", "o1.ingest.sentry.io", "", "https://o1.ingest.sentry.io/api/1/envelope/", true},
+		{"https", "o1.ingest.sentry.io", "", "https://O1.INGEST.sentry.io:443/x", true},
+		{"https", "o1.ingest.sentry.io", "", "http://o1.ingest.sentry.io/x", false}, // port 80
+		{"https", "o1.ingest.sentry.io", "", "https://o1.ingest.sentry.io:8443/x", false},
+		{"http", "127.0.0.1", "9000", "http://127.0.0.1:9000", true},
+		{"http", "127.0.0.1", "9000", "http://127.0.0.1:9001/", false},
+		{"http", "127.0.0.1", "80", "http://127.0.0.1/x", true},
+		{"http", "::1", "9000", "http://[::1]:9000/x", true},
+		{"http", "::1", "9000", "http://[::1]:9001/x", false},
+		{"http", "FE80::1", "9000", "http://[fe80::1]:9000/x", true},
+		{"http", "127.0.0.1", "9000", "127.0.0.1:9000/x", false}, // not an absolute URL
+		{"http", "127.0.0.1", "9000", "%zz", false},
+		{"http", "127.0.0.1", "9000", "", false},
+		{"", "", "", "http://127.0.0.1:9000/", false}, // no DSN
+	}
+	for _, tt := range tests {
+		if got := NewIngest(tt.scheme, tt.host, tt.port).matches(tt.url); got != tt.want {
+			t.Errorf("ingest %s://%s:%s, %q: %v, want %v", tt.scheme, tt.host, tt.port, tt.url, got, tt.want)
+		}
+	}
+}
+
+func TestNilPolicyAllows(t *testing.T) {
+	var p *Policy
+	if !p.Allows(context.Background(), propagation.MapCarrier{}) {
+		t.Error("a nil policy withheld a request")
+	}
+}
