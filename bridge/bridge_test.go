@@ -15,26 +15,46 @@ import (
 
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/internal/testkit"
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
 func TestMetaTags(t *testing.T) { // V-MT
 	const incomingTrace = "cd7ee7a6fe3ebe7ab9c3271559bc203c"
-	t.Run("V-MT-1", func(t *testing.T) {
-		b, tracer, _ := newBridge(t)
-		ctx := b.ContinueTrace(context.Background(), incomingTrace+"-100ff0980e7a4ead-1", "sentry-environment=production,sentry-sample_rand=0.42")
-		ctx, span := tracer.Start(ctx, "GET /page")
-		defer span.End()
-		tags := string(b.MetaTags(ctx))
-		first, second, ok := strings.Cut(tags, "\n")
-		if want := `<meta name="sentry-trace" content="` + incomingTrace + "-" + span.SpanContext().SpanID().String() + `-1">`; !ok || first != want {
-			t.Errorf("first tag %q, want %q", first, want)
+	for _, tt := range vectors.MetaTags() {
+		if tt.SentryTrace == "" {
+			continue // the tag writer's cases are tested inside the package
 		}
-		content := strings.TrimSuffix(strings.TrimPrefix(second, `<meta name="baggage" content="`), `">`)
-		if got := testkit.Members(t, content); !maps.Equal(got, map[string]string{"sentry-environment": "production", "sentry-sample_rand": "0.42"}) {
-			t.Errorf("baggage tag %q", second)
-		}
-	})
+		t.Run(tt.ID, func(t *testing.T) {
+			b, tracer, _ := newBridge(t)
+			ctx := b.ContinueTrace(context.Background(), tt.SentryTrace, tt.Baggage)
+			ctx, span := tracer.Start(ctx, "GET /page", trace.WithSpanKind(trace.SpanKindServer))
+			defer span.End()
+			tags := string(b.MetaTags(ctx))
+			// Two tags, and no <, > or " but theirs.
+			if strings.Count(tags, "<") != 2 || strings.Count(tags, ">") != 2 || strings.Count(tags, `"`) != 8 {
+				t.Errorf("tags %q", tags)
+			}
+			first, second, ok := strings.Cut(tags, "\n")
+			if tt.WantSentryTrace != "" {
+				content := strings.ReplaceAll(tt.WantSentryTrace, "{C}", span.SpanContext().SpanID().String())
+				if want := `<meta name="sentry-trace" content="` + content + `">`; !ok || first != want {
+					t.Errorf("first tag %q, want %q", first, want)
+				}
+			}
+			if tt.WantBaggage != nil {
+				content := strings.TrimSuffix(strings.TrimPrefix(second, `<meta name="baggage" content="`), `">`)
+				if got := testkit.Members(t, content); !maps.Equal(got, tt.WantBaggage) {
+					t.Errorf("baggage tag %q, want %v", second, tt.WantBaggage)
+				}
+			}
+			for _, w := range tt.WantContains {
+				if !strings.Contains(tags, w) {
+					t.Errorf("tags %q lack %q", tags, w)
+				}
+			}
+		})
+	}
 	head := func(t *testing.T, opts ...bridge.Option) (context.Context, trace.Span, *bridge.Bridge) {
 		b, tracer, _ := newBridge(t, opts...)
 		ctx, span := tracer.Start(context.Background(), "render")
@@ -85,14 +105,6 @@ func TestMetaTags(t *testing.T) { // V-MT
 			`<meta name="baggage" content="` + template.HTMLEscapeString(b.Baggage(ctx)) + `">`
 		if got := string(b.MetaTags(ctx)); got != want {
 			t.Errorf("tags %q, want %q", got, want)
-		}
-	})
-	t.Run("V-MT-7", func(t *testing.T) {
-		b, _, _ := newBridge(t)
-		ctx := b.ContinueTrace(context.Background(), incomingTrace+"-100ff0980e7a4ead-1", `sentry-transaction=%22%3E%3Cscript%3E`)
-		tags := string(b.MetaTags(ctx))
-		if !strings.Contains(tags, "sentry-transaction=%22%3E%3Cscript%3E") || strings.Count(tags, "<") != 2 || strings.Count(tags, `"`) != 8 {
-			t.Errorf("tags %q", tags)
 		}
 	})
 }
@@ -151,7 +163,7 @@ func TestDSNSetting(t *testing.T) { // API-8
 }
 
 func TestContinueTrace(t *testing.T) { // API-1
-	const traceHex = "771a43a4192642f0b136d5159a501700"
+	const traceHex = vectors.A
 	b, tracer, _ := newBridge(t, bridge.WithOrgID("1"))
 	local, span := tracer.Start(context.Background(), "current")
 	defer span.End()
@@ -275,13 +287,13 @@ func TestHostileValues(t *testing.T) { // bad input never reaches a header or pa
 	if strings.Count(tags, "<") != 2 || strings.Contains(tags, "script>") {
 		t.Errorf("tags %q", tags)
 	}
-	for _, incoming := range []string{hostile, "\r\n" + huge, "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1\r\nX: y"} {
+	for _, incoming := range []string{hostile, "\r\n" + huge, vectors.A + "-b72fa28504b07285-1\r\nX: y"} {
 		cont := b.ContinueTrace(context.Background(), incoming, "sentry-release=\"<script>\",sentry-x="+huge)
 		if sc := trace.SpanContextFromContext(cont); sc.IsValid() {
 			t.Errorf("continued from %.40q", incoming)
 		}
 	}
-	cont := b.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=%22%3Cscript%3E%0D%0A,sentry-x="+huge)
+	cont := b.ContinueTrace(context.Background(), vectors.A+"-b72fa28504b07285-1", "sentry-release=%22%3Cscript%3E%0D%0A,sentry-x="+huge)
 	check("continued baggage", b.Baggage(cont), 0)
 	if got := testkit.Members(t, b.Baggage(cont))["sentry-release"]; got != "%22%3Cscript%3E%0D%0A" {
 		t.Errorf("release %q", got)
@@ -297,7 +309,7 @@ func TestSuppressAndNewTrace(t *testing.T) { // API-9
 	if len(c) != 0 {
 		t.Errorf("suppressed context injected %v", c)
 	}
-	fresh := bridge.NewTrace(b.ContinueTrace(ctx, "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=r"))
+	fresh := bridge.NewTrace(b.ContinueTrace(ctx, vectors.A+"-b72fa28504b07285-1", "sentry-release=r"))
 	if _, ok := propagator.IncomingFromContext(fresh, trace.SpanContextFromContext(fresh).TraceID()); ok || trace.SpanContextFromContext(fresh).IsValid() {
 		t.Error("NewTrace kept state")
 	}
@@ -308,7 +320,7 @@ func TestSuppressAndNewTrace(t *testing.T) { // API-9
 
 func TestContinueTraceNeverKeepsTheCallersTrace(t *testing.T) { // API-1
 	b, tracer, _ := newBridge(t, bridge.WithOrgID("1"))
-	request := b.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=r")
+	request := b.ContinueTrace(context.Background(), vectors.A+"-b72fa28504b07285-1", "sentry-release=r")
 	request, span := tracer.Start(request, "handler")
 	defer span.End()
 	for _, in := range [][2]string{{"", ""}, {"xxx", ""}, {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-1", "sentry-org_id=2"}} {
@@ -323,8 +335,8 @@ func TestContinueTraceNeverKeepsTheCallersTrace(t *testing.T) { // API-1
 }
 
 func TestPackageLevelEnvBeforeSetup(t *testing.T) { // API-6
-	t.Setenv(bridge.EnvSentryTrace, "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1")
-	if sc := trace.SpanContextFromContext(bridge.ContinueTraceFromEnv(context.Background())); sc.TraceID().String() != "771a43a4192642f0b136d5159a501700" {
+	t.Setenv(bridge.EnvSentryTrace, vectors.A+"-b72fa28504b07285-1")
+	if sc := trace.SpanContextFromContext(bridge.ContinueTraceFromEnv(context.Background())); sc.TraceID().String() != vectors.A {
 		t.Errorf("continued %v", sc)
 	}
 }

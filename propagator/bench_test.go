@@ -18,10 +18,10 @@ import (
 // baggage of 8 Sentry members (one of them percent-encoded) and one
 // third-party member; traceparent carries the same ids for the W3C pair.
 const (
-	benchSentryTrace = "d4cda95b652f4a1592b449d5929fda1b-6e0c63257de34c92-1"
-	benchTraceparent = "00-d4cda95b652f4a1592b449d5929fda1b-6e0c63257de34c92-01"
-	benchBaggage     = "sentry-trace_id=d4cda95b652f4a1592b449d5929fda1b," +
-		"sentry-public_key=49d0f7386ad645858ae85020e393bef3," +
+	benchSentryTrace = T + "-" + S + "-1"
+	benchTraceparent = "00-" + T + "-" + S + "-01"
+	benchBaggage     = "sentry-trace_id=" + T + "," +
+		"sentry-public_key=" + K + "," +
 		"sentry-sample_rate=0.25," +
 		"sentry-sample_rand=0.123456," +
 		"sentry-sampled=true," +
@@ -29,7 +29,7 @@ const (
 		"sentry-environment=production," +
 		"sentry-transaction=GET%20%2Fusers," +
 		"othervendor=t61rcWkgMzE"
-	benchDSN = "https://49d0f7386ad645858ae85020e393bef3@o1.ingest.sentry.io/123"
+	benchDSN = "https://" + K + "@o1.ingest.sentry.io/123"
 )
 
 // Canonical HeaderCarrier keys and lowercase MapCarrier keys of every header

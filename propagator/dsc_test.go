@@ -1,12 +1,18 @@
 package propagator
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/internal/vectors"
 )
 
 func entriesOf(kv ...string) dscEntries {
@@ -32,42 +38,41 @@ func memberSet(b string) map[string]bool {
 	return set
 }
 
-func TestWriteDSC(t *testing.T) { // V-BS 1-7
-	tests := []struct {
-		id      string
-		entries dscEntries
-		want    []string
-	}{
-		{"V-BS-1", entriesOf("transaction", "GET /a b,c;d=e%", "release", "my app@1.0+build"),
-			[]string{"sentry-transaction=GET%20%2Fa%20b%2Cc%3Bd%3De%25", "sentry-release=my%20app%401.0%2Bbuild"}},
-		{"V-BS-2", entriesOf("release", "abcdf", "environment", "1234", "someRandomKey", "foo"),
-			[]string{"sentry-release=abcdf", "sentry-environment=1234", "sentry-someRandomKey=foo"}},
-		{"V-BS-3", nil, nil},
-		{"V-BS-4", entriesOf("user_id", "Amélie"), []string{"sentry-user_id=Am%C3%A9lie"}},
-		{"V-BS-5", entriesOf("transaction", "a=b"), []string{"sentry-transaction=a%3Db"}},
-		{"V-BS-7", entriesOf("v", "\t \"';=asdf!@#$%^&*()"), []string{"sentry-v=%09%20%22%27%3B%3Dasdf%21%40%23%24%25%5E%26%2A%28%29"}},
+// entriesOfMap returns the entries of m in key order, so that a test
+// does not depend on map iteration.
+func entriesOfMap(m map[string]string) dscEntries {
+	var e dscEntries
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		e = e.set(k, m[k], false)
 	}
-	parsed := dscEntries(nil).addFrozen("sentry-userId =  alice   ,  sentry-serverNode = DF%2028,sentry-isProduction=false")
-	tests = append(tests, struct {
-		id      string
-		entries dscEntries
-		want    []string
-	}{"V-BS-6", parsed, []string{"sentry-isProduction=false", "sentry-serverNode=DF%2028", "sentry-userId=alice"}})
+	return e
+}
 
-	for _, tt := range tests {
-		t.Run(tt.id, func(t *testing.T) {
-			got := mergeBaggage(nil, tt.entries)
-			if len(tt.want) == 0 {
+func TestWriteDSC(t *testing.T) { // V-BS
+	for _, tt := range vectors.DSCWrite() {
+		t.Run(tt.ID, func(t *testing.T) {
+			entries := entriesOfMap(tt.DSC)
+			if tt.Parse != "" {
+				entries = dscEntries(nil).addFrozen(tt.Parse)
+			}
+			got := mergeBaggage(tt.Carrier, entries)
+			if tt.Ordered {
+				if got != strings.Join(tt.Want, ",") {
+					t.Errorf("got %q (%d bytes), want %q", got, len(got), tt.Want)
+				}
+				return
+			}
+			if len(tt.Want) == 0 {
 				if got != "" {
 					t.Errorf("got %q, want no header", got)
 				}
 				return
 			}
 			set := memberSet(got)
-			if len(set) != len(tt.want) {
-				t.Errorf("got %q, want %q", got, tt.want)
+			if len(set) != len(tt.Want) {
+				t.Errorf("got %q, want %q", got, tt.Want)
 			}
-			for _, w := range tt.want {
+			for _, w := range tt.Want {
 				if !set[w] {
 					t.Errorf("got %q, missing %q", got, w)
 				}
@@ -76,7 +81,7 @@ func TestWriteDSC(t *testing.T) { // V-BS 1-7
 	}
 }
 
-func TestWriteLimits(t *testing.T) { // V-BS 8-12, BG-14..17
+func TestWriteLimits(t *testing.T) { // V-BS-8, V-BS-9 (generated fixtures), BG-14..17
 	known := []string{"trace_id", strings.Repeat("a", 32), "public_key", "k", "sample_rate", "0.5",
 		"sample_rand", "0.1", "sampled", "true", "release", "r", "environment", "e", "transaction", "t", "org_id", "1"}
 	t.Run("V-BS-8", func(t *testing.T) {
@@ -123,66 +128,51 @@ func TestWriteLimits(t *testing.T) { // V-BS 8-12, BG-14..17
 			t.Errorf("carrier changed: %d bytes", len(got))
 		}
 	})
-	t.Run("V-BS-10", func(t *testing.T) {
-		existing := "big=" + strings.Repeat("x", 8996)
-		if got := mergeBaggage([]string{existing}, entriesOf(known...)); got != existing {
-			t.Errorf("carrier changed: %d bytes", len(got))
-		}
-	})
-	t.Run("V-BS-11", func(t *testing.T) {
-		var third []string
-		for i := range 60 {
-			third = append(third, fmt.Sprintf("m%d=%d", i, i))
-		}
-		e := entriesOf("trace_id", strings.Repeat("a", 32), "public_key", "k", "release", "r",
-			"environment", "e", "sample_rand", "0.1", "sampled", "true")
-		got := splitMembers(mergeBaggage([]string{strings.Join(third, ",")}, e))
-		want := append(third, "sentry-trace_id="+strings.Repeat("a", 32), "sentry-public_key=k", "sentry-sample_rand=0.1", "sentry-sampled=true")
-		if strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("got %q", got)
-		}
-	})
-	t.Run("V-BS-12", func(t *testing.T) {
-		existing := "x=" + strings.Repeat("y", 500)
-		e := entriesOf("trace_id", strings.Repeat("a", 32), "transaction", strings.Repeat("a", 8000), "org_id", "1")
-		got := splitMembers(mergeBaggage([]string{existing}, e))
-		want := []string{existing, "sentry-trace_id=" + strings.Repeat("a", 32), "sentry-org_id=1"}
-		if strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("got %q", got)
-		}
-	})
 }
 
-func TestSampleRand(t *testing.T) { // V-SR (the rows that need no sampler), SM-10..13
-	tid := trace.TraceID{0xd4, 0xcd, 0xa9, 0x5b, 0x65, 0x2f, 0x4a, 0x15, 0x92, 0xb4, 0x49, 0xd5, 0x92, 0x9f, 0xda, 0x1b}
-	backfill := func(d Decision, rate string) float64 {
-		r, ok := ParseRate(rate)
-		v := string(backfillSampleRand(nil, tid, d, r, ok))
-		x, valid := ParseSampleRand(v)
-		if !valid || len(v) != sampleRandLen {
-			t.Fatalf("backfill %q is not a 6-decimal sample_rand", v)
-		}
-		return x
+func TestSampleRand(t *testing.T) { // V-SR, SM-10..13
+	for _, tt := range vectors.SampleRand() {
+		t.Run(tt.ID, func(t *testing.T) {
+			switch {
+			case tt.Step != nil:
+				if got := string(appendSampleRand(nil, *tt.Step)); got != tt.Want {
+					t.Errorf("step %d: %q, want %q", *tt.Step, got, tt.Want)
+				}
+			case tt.Interval != nil:
+				tid, _, d, ok := parseSentryTrace(tt.SentryTrace)
+				if !ok {
+					t.Fatalf("sentry-trace %q does not parse", tt.SentryTrace)
+				}
+				r, rateOK := ParseRate(scanDSC(tt.Baggage).sampleRate)
+				v := string(backfillSampleRand(nil, tid, d, r, rateOK))
+				x, valid := ParseSampleRand(v)
+				if !valid || len(v) != sampleRandLen {
+					t.Fatalf("backfill %q is not a 6-decimal sample_rand", v)
+				}
+				if lo, hi := tt.Interval[0], tt.Interval[1]; x < lo || x >= hi {
+					t.Errorf("%v not in [%v,%v)", x, lo, hi)
+				}
+			case tt.Regenerated:
+				if _, valid := ParseSampleRand(rawMember(tt.Baggage, "sentry-sample_rand")); valid {
+					t.Error("incoming sample_rand accepted")
+				}
+				ctx := New().Extract(context.Background(), propagation.MapCarrier{"sentry-trace": tt.SentryTrace, "baggage": tt.Baggage})
+				in, ok := IncomingFromContext(ctx, trace.SpanContextFromContext(ctx).TraceID())
+				if v := in.DSC()[keySampleRand]; !ok || len(v) != sampleRandLen {
+					t.Errorf("sample_rand %q, want a regenerated 6-decimal value", v)
+				}
+			default: // kept verbatim; the sampling tests check the decision
+				if _, valid := ParseSampleRand(tt.Want); !valid {
+					t.Errorf("%q not valid", tt.Want)
+				}
+				if got := scanDSC(tt.Baggage).sampleRand; got != tt.Want {
+					t.Errorf("sample_rand %q, want %q verbatim", got, tt.Want)
+				}
+			}
+		})
 	}
-	within := func(id string, x, lo, hi float64) {
-		t.Helper()
-		if x < lo || x >= hi {
-			t.Errorf("%s: %v not in [%v,%v)", id, x, lo, hi)
-		}
-	}
-	within("V-SR-1", backfill(Sampled, "0.25"), 0, 0.25)
-	within("V-SR-2", backfill(NotSampled, "0.25"), 0.25, 1)
-	within("V-SR-3", backfill(Deferred, "0.25"), 0, 1)
-	within("V-SR-4", backfill(Sampled, ""), 0, 1)
-	for _, r := range []float64{0.01, 0.1, 0.5} {
-		within("V-SR-5..7 -0", backfill(NotSampled, FormatRate(r)), r, 1)
-		within("V-SR-5..7 -1", backfill(Sampled, FormatRate(r)), 0, r)
-	}
-	within("V-SR-8", backfill(Sampled, "1.0"), 0, 1)
-	within("V-SR-9", backfill(NotSampled, "0.0"), 0, 1)
-	within("V-SR-10", backfill(Sampled, "0"), 0, 1)
-	within("V-SR-20", backfill(NotSampled, "0.9999995"), 0, 1)
 
+	tid := trace.TraceID{0xd4, 0xcd, 0xa9, 0x5b, 0x65, 0x2f, 0x4a, 0x15, 0x92, 0xb4, 0x49, 0xd5, 0x92, 0x9f, 0xda, 0x1b}
 	// SM-11: for every trace the boundary rates hold after formatting.
 	for i := range 2000 {
 		id := tid
@@ -202,22 +192,30 @@ func TestSampleRand(t *testing.T) { // V-SR (the rows that need no sampler), SM-
 		t.Errorf("backfill not deterministic: %s, %s", a, b)
 	}
 
-	// V-SR-14, 15, 19: six truncated decimals, never 1.000000.
-	for n, want := range map[uint64]string{500000: "0.500000", 999999: "0.999999", 123456: "0.123456", 0: "0.000000"} {
-		if got := string(appendSampleRand(nil, n)); got != want {
-			t.Errorf("step %d: %q, want %q", n, got, want)
-		}
-	}
-
-	// SM-10 and V-SR-11, 16-18.
+	// SM-10 beyond the vectors.
 	for in, want := range map[string]bool{
-		"0": true, "0.5": true, "1e-7": true, "0.42": true, "0.100000": true, "0.999999": true, "5E-1": true,
-		"1": false, "1.0": false, "-0.1": false, "0.5abc": false, "NaN": false, "": false, "00.5": false,
+		"0": true, "0.5": true, "0.999999": true, "5E-1": true,
+		"1.0": false, "": false, "00.5": false,
 		".5": false, "0.": false, "1e400": false, "0.1 ": false, "+0.1": false, strings.Repeat("0", 33): false,
 		"0." + strings.Repeat("1", 30): true, "0." + strings.Repeat("1", 31): false,
 	} {
 		if _, got := ParseSampleRand(in); got != want {
 			t.Errorf("ParseSampleRand(%q) valid = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// rawMember returns the raw value of the last member key in baggage.
+func rawMember(baggage, key string) string {
+	var v string
+	r := baggageReader{rest: baggage}
+	for {
+		k, value, ok := r.next()
+		if !ok {
+			return v
+		}
+		if k == key {
+			v = value
 		}
 	}
 }

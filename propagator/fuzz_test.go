@@ -2,84 +2,30 @@ package propagator
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/internal/vectors"
 )
 
-// Ids of the SPEC vectors: T and S are the trace and span id, A and K the
-// trace_id and public_key of V-BP.
-const (
-	fuzzT = "d4cda95b652f4a1592b449d5929fda1b"
-	fuzzS = "6e0c63257de34c92"
-	fuzzA = "771a43a4192642f0b136d5159a501700"
-	fuzzK = "49d0f7386ad645858ae85020e393bef3"
-)
-
-// fuzzSeedSentryTraces are the single-value inputs of V-ST.
-var fuzzSeedSentryTraces = []string{
-	fuzzT + "-" + fuzzS + "-1",                                     // 1
-	fuzzT + "-" + fuzzS + "-0",                                     // 2
-	fuzzT + "-" + fuzzS,                                            // 3
-	"D4CDA95B652F4A1592B449D5929FDA1B-6E0C63257DE34C92-1",          // 4
-	"  " + fuzzT + "-" + fuzzS + "-1",                              // 5
-	"\t" + fuzzT + "-" + fuzzS + "-1\t",                            // 6
-	fuzzT + "-" + fuzzS + "-1\n",                                   // 7
-	fuzzT + "-" + fuzzS + "-",                                      // 8
-	fuzzT + "-" + fuzzS + "-2",                                     // 9
-	fuzzT + "-" + fuzzS + "-11",                                    // 10
-	fuzzT + "-" + fuzzS + "-true",                                  // 11
-	fuzzT + "-" + fuzzS + "-1-extra",                               // 12
-	strings.Repeat("0", 32) + "-" + strings.Repeat("0", 16) + "-1", // 13
-	fuzzT + "-0000000000000000-1",                                  // 14
-	fuzzT[:31] + "-" + fuzzS + "-1",                                // 15
-	fuzzT + "a-" + fuzzS + "-1",                                    // 16
-	fuzzT + "-" + fuzzS[:15] + "-1",                                // 17
-	"d4cda95b652f4a1592b449d5929fda1b6e0c63257de34c921",            // 18
-	fuzzT,                               // 19
-	fuzzT + "-",                         // 20
-	"-" + fuzzS + "-1",                  // 21
-	"0",                                 // 22
-	"1",                                 // 23
-	"-",                                 // 24
-	"",                                  // 25
-	"00-" + fuzzT + "-" + fuzzS + "-01", // 26
-	"00-" + fuzzT + "-" + fuzzS + "-00", // 27
-	fuzzT + "-" + fuzzS + "-1," + strings.Repeat("a", 32) + "-" + strings.Repeat("b", 16) + "-0", // 28
-	"xxx", // 29
-	"d4cda95b652f4a1592b449d5929fda1g-" + fuzzS + "-1",                                          // 30
-	strings.Repeat("a", 32) + "-" + strings.Repeat("b", 16),                                     // 31
-	"a-" + strings.Repeat("b", 16) + "-1",                                                       // 32
-	strings.Repeat("a", 32) + "-b-1",                                                            // 32
-	strings.Repeat("a", 32) + "-" + strings.Repeat("b", 16) + "-11",                             // 32
-	"someStuffHereWhichIsNotAtAllHexy-" + strings.Repeat("b", 16) + "-1",                        // 33
-	strings.Repeat("a", 32) + "-alsoNotSuperHexy-1",                                             // 33
-	strings.Repeat("a", 32) + "-" + strings.Repeat("b", 16) + "-x",                              // 33
-	fuzzT[:8] + "-" + fuzzS + "-1",                                                              // 34
-	fuzzT + "abc-" + fuzzS + "-1",                                                               // 34
-	fuzzT + "-" + fuzzS[:8] + "-1",                                                              // 34
-	fuzzT + "-" + fuzzS + "abc-1",                                                               // 34
-	"d4cda95b652f4a15g2b449d5929fda1b-" + fuzzS + "-1",                                          // 34
-	fuzzT + "-6e0c6325gde34c92-1",                                                               // 34
-	" \t" + fuzzT + "-" + fuzzS + " \t",                                                         // 35
-	"xxx-malformed",                                                                             // 36
-	"d49d9bf66f13450b81f65bc51cf49c03-1cc4b26ab9094ef0-1",                                       // 37
-	"d49d9bf66f13450b81f65bc51cf49c03-1cc4b26ab9094ef0-0",                                       // 37
-	fuzzT + "-" + fuzzS + "-," + strings.Repeat("c", 32) + "-" + strings.Repeat("e", 16) + "-1", // 40
-	", " + fuzzT + "-" + fuzzS + "-0",                                                           // 41
-}
-
-// fuzzSeedSentryTracePairs are the two-value inputs of V-ST (a ValuesGetter).
-var fuzzSeedSentryTracePairs = [][2]string{
-	{"", fuzzT + "-" + fuzzS + "-1"},    // 38
-	{"xxx", fuzzT + "-" + fuzzS + "-1"}, // 39
+// fuzzSeedSentryTrace returns a V-ST case's carrier values as the fuzz
+// targets' two sentry-trace arguments.
+func fuzzSeedSentryTrace(values []string) (first, second string) {
+	switch len(values) {
+	case 0:
+		return "", ""
+	case 1:
+		return values[0], ""
+	}
+	return values[0], strings.Join(values[1:], ",")
 }
 
 // fuzzBaggage is a baggage as up to two carrier values: head followed by
@@ -98,67 +44,71 @@ func fuzzPadded(head string, pad uint16, tail string) []string {
 	return fuzzValues(head+strings.Repeat("a", int(pad)%fuzzMaxPad), tail)
 }
 
-// fuzzSeedBaggages are the incoming baggages of V-BP.
-var fuzzSeedBaggages = []fuzzBaggage{
-	{head: "sentry-trace_id=" + fuzzA + ",sentry-public_key=" + fuzzK + ",sentry-sample_rate=0.01337"}, // 1
-	{head: "other-vendor-value-1=foo;bar;baz, sentry-trace_id=" + fuzzA + ", sentry-public_key=" + fuzzK +
-		", sentry-sample_rate=0.01337, sentry-user_id=Am%C3%A9lie, other-vendor-value-2=foo;bar;"}, // 2
-	{head: "othervendor=bla"}, // 3
-	{head: ""},                // 4
-	{head: "   "},             // 5
-	{head: "sentry-environment=production,sentry-release=1.0.0,othervendor=bla,sentry-transaction=dsc-transaction," +
-		"sentry-public_key=abc,sentry-trace_id=" + fuzzT}, // 6
-	{head: "sentry-transaction=GET%20POST,userId=Am%C3%A9lie, key1 = +++ , key2=%253B"},                        // 7
-	{head: "sentry-release=a,sentry-release=b"},                                                                // 8
-	{head: "sentry-environment=production,,sentry-release=1.0"},                                                // 9
-	{head: "sentry-environment=production,sentry-release"},                                                     // 10
-	{head: "foo=bar,foo2=%3G,sentry-release=1.0"},                                                              // 11
-	{head: "sentry-transaction=a%20b,sentry-user_id=one+two"},                                                  // 12
-	{head: "sentry-transaction=a=b"},                                                                           // 13
-	{head: "sentry-transaction="},                                                                              // 14
-	{head: "Sentry-Environment=prod,SENTRY-release=1"},                                                         // 15
-	{head: "sentry-foo-bar=baz"},                                                                               // 16
-	{head: "sentry-sample_rand=0.5,sentry-sample_rate=0.25"},                                                   // 17
-	{head: "key1=value1;property1;property2, key2 = value2, key3=value3; propertyKey=propertyValue"},           // 18
-	{head: "sentry-environment=prod,bad key=1"},                                                                // 19
-	{head: "userId=alice,   userName=bob", tail: "sentry-environment=production,sentry-release=1.0.1,foo=bar"}, // 20
-	{head: ","},                      // 21
-	{head: "sentry-release=1.0;p=v"}, // 22
-	{head: "sentry-release=1,x=", pad: 8200, tail: "sentry-environment=e"}, // 23
-	{head: fuzzSeventyMembers() + ",sentry-release=1"},                     // 24
-}
+// fuzzMinRun is the shortest run of one byte that a seed turns into
+// padding.
+const fuzzMinRun = 256
 
-// fuzzSeedCarrierBaggages are baggages already in an outgoing carrier
-// (V-IN-9, V-PR-12..14, V-BS-9, V-BS-10, V-BS-12).
-var fuzzSeedCarrierBaggages = []fuzzBaggage{
-	{},
-	{head: "foo=bar,other=vendor,third=party,last=item"},
-	{head: "foo=bar,other=yes"},
-	{head: "foo=bar,other=yes", tail: "other2=no"},
-	{head: "foo=bar,other=yes,sentry-release=9.9.9,sentry-other=yes"},
-	{head: "b=x,a=", pad: 8184}, // 8190 bytes
-	{head: "x=", pad: 8998},     // 9000 bytes
-	{head: "x=", pad: 500},
-}
-
-// fuzzSeedNames are DSC values written raw (V-BS-1, V-BS-4, V-BS-7, V-BS-13).
-var fuzzSeedNames = []string{
-	"",
-	"GET /a b,c;d=e%",
-	"Amélie",
-	"\t \"';=asdf!@#$%^&*()",
-	"Head SDK tx",
-}
-
-func fuzzSeventyMembers() string {
-	var b strings.Builder
-	for i := 1; i <= 70; i++ {
-		if i > 1 {
-			b.WriteByte(',')
-		}
-		b.WriteString("k" + strconv.Itoa(i) + "=v")
+// fuzzSeedBaggage returns baggage values as the fuzz targets' arguments:
+// the first value, then the rest joined as the second. The first run of
+// fuzzMinRun or more equal bytes that ends the value or a member becomes
+// padding, so that the limit vectors stay small seeds; the run's byte
+// becomes 'a', which makes no difference to a value.
+func fuzzSeedBaggage(values []string) fuzzBaggage {
+	if len(values) == 0 {
+		return fuzzBaggage{}
 	}
-	return b.String()
+	head, tail := values[0], strings.Join(values[1:], ",")
+	for i := 0; i+fuzzMinRun <= len(head); i++ {
+		run := len(head[i:]) - len(strings.TrimLeft(head[i:], head[i:i+1]))
+		if run < fuzzMinRun {
+			i += run - 1
+			continue
+		}
+		rest := head[i+run:]
+		if run >= fuzzMaxPad || tail != "" || rest != "" && rest[0] != ',' {
+			break
+		}
+		return fuzzBaggage{head: head[:i], pad: uint16(run), tail: strings.TrimPrefix(rest, ",")}
+	}
+	return fuzzBaggage{head: head, tail: tail}
+}
+
+// fuzzSeedCarrierBaggages returns baggages already in an outgoing
+// carrier: those of the vectors (V-IN-9, V-BS-10..12), and those of
+// V-PR-12..14 and V-BS-9, which are tested in code.
+func fuzzSeedCarrierBaggages() []fuzzBaggage {
+	seeds := []fuzzBaggage{
+		{},
+		{head: "foo=bar,other=yes"},
+		{head: "foo=bar,other=yes", tail: "other2=no"},
+		{head: "foo=bar,other=yes,sentry-release=9.9.9,sentry-other=yes"},
+		{head: "b=x,a=", pad: 8184}, // 8190 bytes
+	}
+	for _, c := range vectors.Incoming() {
+		if c.CarrierBaggage != "" {
+			seeds = append(seeds, fuzzSeedBaggage([]string{c.CarrierBaggage}))
+		}
+	}
+	for _, c := range vectors.DSCWrite() {
+		if len(c.Carrier) > 0 {
+			seeds = append(seeds, fuzzSeedBaggage(c.Carrier))
+		}
+	}
+	return seeds
+}
+
+// fuzzSeedNames returns DSC values to write raw: those of V-BS, except
+// the long ones, which only fill the limits, and the root name of V-BS-13.
+func fuzzSeedNames() []string {
+	names := []string{"", "Head SDK tx"}
+	for _, c := range vectors.DSCWrite() {
+		for _, k := range slices.Sorted(maps.Keys(c.DSC)) {
+			if v := c.DSC[k]; v != "" && len(v) < fuzzMinRun && !slices.Contains(names, v) {
+				names = append(names, v)
+			}
+		}
+	}
+	return names
 }
 
 // fuzzValidSentryTrace is the ST-4 grammar, after ST-3 trimming.
@@ -212,11 +162,9 @@ func fuzzCheckSentryTrace(t *testing.T, in string) {
 }
 
 func FuzzParseSentryTrace(f *testing.F) {
-	for _, s := range fuzzSeedSentryTraces {
-		f.Add(s, "")
-	}
-	for _, p := range fuzzSeedSentryTracePairs {
-		f.Add(p[0], p[1])
+	for _, c := range vectors.SentryTrace() {
+		first, second := fuzzSeedSentryTrace(c.Values)
+		f.Add(first, second)
 	}
 	f.Fuzz(func(t *testing.T, first, second string) {
 		fuzzCheckSentryTrace(t, first)
@@ -341,16 +289,19 @@ func fuzzValues(a, b string) []string {
 }
 
 func FuzzBaggage(f *testing.F) {
-	var none fuzzBaggage
-	for _, b := range fuzzSeedBaggages {
+	var none, in fuzzBaggage
+	for _, c := range vectors.Baggage() {
+		b := fuzzSeedBaggage(c.Values)
 		f.Add(b.head, b.pad, b.tail, none.head, none.pad, none.tail, "")
+		if c.ID == "V-BP-2" {
+			in = b // Sentry and third-party members, to merge into carriers
+		}
 	}
-	for _, c := range fuzzSeedCarrierBaggages {
-		in := fuzzSeedBaggages[1]
+	for _, c := range fuzzSeedCarrierBaggages() {
 		f.Add("sentry-release=2.1.0,sentry-environment=myEnv", uint16(0), "", c.head, c.pad, c.tail, "")
 		f.Add(in.head, in.pad, in.tail, c.head, c.pad, c.tail, "GET /users")
 	}
-	for _, n := range fuzzSeedNames {
+	for _, n := range fuzzSeedNames() {
 		f.Add("sentry-transaction=x,sentry-release=my%20app%401.0%2Bbuild", uint16(0), "", "", uint16(0), "", n)
 	}
 	f.Fuzz(func(t *testing.T, in1 string, inPad uint16, in2, ex1 string, exPad uint16, ex2, name string) {
@@ -544,16 +495,18 @@ func fuzzCheckMerged(t *testing.T, existing []string, merged string, dsc map[str
 }
 
 func FuzzExtract(f *testing.F) {
-	st := fuzzT + "-" + fuzzS + "-1"
-	for _, s := range fuzzSeedSentryTraces {
-		f.Add(s, "", "sentry-release=1.0,othervendor=bla", uint16(0), "")
+	for _, c := range vectors.SentryTrace() {
+		first, second := fuzzSeedSentryTrace(c.Values)
+		baggage := "sentry-release=1.0,othervendor=bla"
+		if second != "" {
+			baggage = ""
+		}
+		f.Add(first, second, baggage, uint16(0), "")
 	}
-	for _, p := range fuzzSeedSentryTracePairs {
-		f.Add(p[0], p[1], "", uint16(0), "")
-	}
-	for _, b := range fuzzSeedBaggages {
-		f.Add(st, "", b.head, b.pad, b.tail)
-		f.Add(fuzzT+"-"+fuzzS, "", b.head, b.pad, b.tail)
+	for _, c := range vectors.Baggage() {
+		b := fuzzSeedBaggage(c.Values)
+		f.Add(vectors.T+"-"+vectors.S+"-1", "", b.head, b.pad, b.tail)
+		f.Add(vectors.T+"-"+vectors.S, "", b.head, b.pad, b.tail)
 	}
 	f.Fuzz(func(t *testing.T, st1, st2, bg1 string, bgPad uint16, bg2 string) {
 		stValues, bgValues := fuzzValues(st1, st2), fuzzPadded(bg1, bgPad, bg2)

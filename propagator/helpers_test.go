@@ -11,14 +11,15 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/testkit"
+	"github.com/otelsentry/otelsentry/internal/vectors"
 )
 
 // Notation of SPEC.md.
 const (
-	T = "d4cda95b652f4a1592b449d5929fda1b"
-	S = "6e0c63257de34c92"
-	A = "771a43a4192642f0b136d5159a501700"
-	K = "49d0f7386ad645858ae85020e393bef3"
+	T = vectors.T
+	S = vectors.S
+	A = vectors.A
+	K = vectors.K
 )
 
 func mustTraceID(t testing.TB, s string) trace.TraceID {

@@ -1,10 +1,13 @@
 package sampling
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -12,8 +15,22 @@ import (
 // the interop code: it never fails on input it parsed, keeps an existing
 // rv, and writes th only where rv >= th.
 func FuzzConsistentOT(f *testing.F) {
+	// Malformed members, which no vector holds.
 	for _, s := range []string{"th:c", "rv:00000000000001;th:8;x:1", "th:", "rv:zz", "th:123456789012345", ""} {
 		f.Add(s, 0.25, 0.5, true, uint8(1))
+	}
+	// The V-IO numbers; a field a case leaves out parses as 0.
+	for _, c := range vectors.Interop() {
+		rand, _ := strconv.ParseFloat(c.SampleRand, 64)
+		rate, _ := strconv.ParseFloat(c.Rate, 64)
+		var ot []string
+		if c.RV != "" {
+			ot = append(ot, "rv:"+c.RV)
+		}
+		if c.TH != "" {
+			ot = append(ot, "th:"+c.TH)
+		}
+		f.Add(strings.Join(ot, ";"), rand, rate, true, uint8(1))
 	}
 	f.Fuzz(func(t *testing.T, ot string, rand, rate float64, local bool, decision uint8) {
 		if !(rand >= 0 && rand < 1) || !(rate >= 0 && rate <= 1) {

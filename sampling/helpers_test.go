@@ -8,12 +8,14 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
+// Notation of SPEC.md.
 const (
-	T = "d4cda95b652f4a1592b449d5929fda1b"
-	S = "6e0c63257de34c92"
+	T = vectors.T
+	S = vectors.S
 )
 
 // world is a tracer provider with a sampler, and the propagator that goes

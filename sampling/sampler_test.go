@@ -16,66 +16,36 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/testkit"
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
 
-func TestDecisionMatrix(t *testing.T) { // V-SM-1..12
-	tests := []struct {
-		id          string
-		incoming    string // the flag suffix of an incoming sentry-trace
-		hasIncoming bool
-		rate        *float64 // nil: unset (TwP)
-		sampled     bool
-		outFlag     string // "" none, "-0", "-1"
-	}{
-		{"V-SM-1", "", false, nil, false, ""},
-		{"V-SM-2", "", false, ptr(0.0), false, "-0"},
-		{"V-SM-3", "", false, ptr(1.0), true, "-1"},
-		{"V-SM-4", "", true, nil, false, ""},
-		{"V-SM-5", "", true, ptr(0.0), false, "-0"},
-		{"V-SM-6", "", true, ptr(1.0), true, "-1"},
-		{"V-SM-7", "-1", true, nil, true, "-1"},
-		{"V-SM-8", "-1", true, ptr(0.0), true, "-1"},
-		{"V-SM-9", "-1", true, ptr(1.0), true, "-1"},
-		{"V-SM-10", "-0", true, nil, false, "-0"},
-		{"V-SM-11", "-0", true, ptr(0.0), false, "-0"},
-		{"V-SM-12", "-0", true, ptr(1.0), false, "-0"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.id, func(t *testing.T) {
+func TestDecisionMatrix(t *testing.T) { // V-SM-1..13
+	for _, tt := range vectors.Sampling() {
+		t.Run(tt.ID, func(t *testing.T) {
 			var opts []sampling.Option
-			if tt.rate != nil {
-				opts = append(opts, sampling.WithSampleRate(*tt.rate))
+			if tt.Rate != nil {
+				opts = append(opts, sampling.WithSampleRate(*tt.Rate))
 			}
 			w := newWorld(t, sampling.New(opts...))
 			ctx := context.Background()
-			if tt.hasIncoming {
-				ctx = w.extract(T+"-"+S+tt.incoming, "")
+			if tt.SentryTrace != "" {
+				ctx = w.extract(tt.SentryTrace, tt.Baggage)
 			}
 			ctx, span := w.start(ctx, "root")
 			sc := span.SpanContext()
-			if sc.IsSampled() != tt.sampled {
-				t.Errorf("sampled = %v, want %v", sc.IsSampled(), tt.sampled)
+			if sc.IsSampled() != tt.Sampled {
+				t.Errorf("sampled = %v, want %v", sc.IsSampled(), tt.Sampled)
 			}
-			if continued := sc.TraceID().String() == T; continued != tt.hasIncoming {
+			if continued := sc.TraceID().String() == T; continued != tt.Continued {
 				t.Errorf("continued = %v", continued)
 			}
-			want := sc.TraceID().String() + "-" + sc.SpanID().String() + tt.outFlag
+			want := sc.TraceID().String() + "-" + sc.SpanID().String() + tt.OutgoingFlag
 			if got := w.inject(ctx).Get("sentry-trace"); got != want {
 				t.Errorf("sentry-trace %q, want %q", got, want)
 			}
 		})
-	}
-}
-
-func TestStrictComparison(t *testing.T) { // V-SM-13, SM-4
-	for rand, want := range map[string]bool{"0.25": false, "0.249999": true} {
-		w := newWorld(t, sampling.New(sampling.WithSampleRate(0.25)))
-		_, span := w.start(w.extract(T+"-"+S, "sentry-sample_rand="+rand), "root")
-		if got := span.SpanContext().IsSampled(); got != want {
-			t.Errorf("rand %s, rate 0.25: sampled = %v, want %v", rand, got, want)
-		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/testkit"
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
@@ -80,30 +81,22 @@ func TestPropagatorRows(t *testing.T) { // V-PR-5, V-PR-8
 	})
 }
 
-func TestSampleRandDecides(t *testing.T) { // V-SR-11, 12, 13 and SM-10 through the sampler
-	w := newWorld(t, sampling.New(sampling.WithSampleRate(0.5)))
-	tests := []struct {
-		id, sentryTrace, baggage string
-		sampled                  bool
-		rand                     string
-	}{
-		{"V-SR-11", T + "-" + S, "sentry-sample_rand=0.42", true, "0.42"},
-		{"V-SR-11b", T + "-" + S, "sentry-sample_rand=0.52", false, "0.52"},
-		{"V-SR-12", T + "-" + S + "-0", "sentry-sample_rand=0.1,sentry-sample_rate=0.5", false, "0.1"},
-		{"V-SR-13", T + "-" + S + "-1", "sentry-sample_rand=0.100000,sentry-sample_rate=0.5", true, "0.100000"},
-		{"V-SR-18", T + "-" + S, "sentry-sample_rand=1e-7", true, "1e-7"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.id, func(t *testing.T) {
-			ctx, span := w.start(w.extract(tt.sentryTrace, tt.baggage), "root")
-			if span.SpanContext().IsSampled() != tt.sampled {
+func TestSampleRandDecides(t *testing.T) { // V-SR rows with a local rate, and SM-10 through the sampler
+	for _, tt := range vectors.SampleRand() {
+		if tt.LocalRate == nil {
+			continue // checked in package propagator
+		}
+		t.Run(tt.ID, func(t *testing.T) {
+			w := newWorld(t, sampling.New(sampling.WithSampleRate(*tt.LocalRate)))
+			ctx, span := w.start(w.extract(tt.SentryTrace, tt.Baggage), "root")
+			if tt.Sampled != nil && span.SpanContext().IsSampled() != *tt.Sampled {
 				t.Errorf("sampled = %v", span.SpanContext().IsSampled())
 			}
-			if m := member(t, span.SpanContext()); m.SampleRand != tt.rand {
-				t.Errorf("member r %q, want %q", m.SampleRand, tt.rand)
+			if m := member(t, span.SpanContext()); m.SampleRand != tt.Want {
+				t.Errorf("member r %q, want %q", m.SampleRand, tt.Want)
 			}
-			if got := testkit.Members(t, w.inject(ctx).Get("baggage"))["sentry-sample_rand"]; got != tt.rand {
-				t.Errorf("outgoing sample_rand %q, want %q", got, tt.rand)
+			if got := testkit.Members(t, w.inject(ctx).Get("baggage"))["sentry-sample_rand"]; got != tt.Want {
+				t.Errorf("outgoing sample_rand %q, want %q", got, tt.Want)
 			}
 		})
 	}
