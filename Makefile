@@ -3,11 +3,13 @@
 GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Nested modules, each with its own go.mod and a replace to the root.
-NESTED      := sentryotlp sentryautoprop examples
+NESTED      := sentryotlp sentryautoprop examples conformance
+# The Node peer of the conformance tests: @sentry/node, from its lockfile.
+NODE_DEPS   := conformance/node/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
-.PHONY: all demo demo-short test lint unit nested fuzz bench
+.PHONY: all demo demo-short test lint unit nested conformance fuzz bench
 
 all: test
 
@@ -19,7 +21,8 @@ demo:
 demo-short:
 	cd examples && $(GO) run ./cmd/demo -short
 
-## test: formatting, vet, staticcheck, race-enabled tests of every module, the demo.
+## test: formatting, vet, staticcheck, race-enabled tests of every module
+## (conformance with the real Sentry SDKs included), the demo.
 test: lint demo-short unit nested
 
 lint:
@@ -32,8 +35,15 @@ lint:
 unit:
 	$(GO) test -race -count=1 ./...
 
-nested:
+nested: $(NODE_DEPS)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
+
+## conformance: chains of otelsentry, sentry-go and @sentry/node services.
+conformance: $(NODE_DEPS)
+	cd conformance && $(GO) test -race -count=1 ./...
+
+$(NODE_DEPS): conformance/node/package-lock.json
+	cd conformance/node && npm ci --no-audit --no-fund
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
@@ -44,7 +54,9 @@ fuzz:
 		done; \
 	done
 
-## bench: benchmarks, BENCHCOUNT runs each, summarised with benchstat.
+## bench: propagators side by side (conformance/bench) and the sampler, BENCHCOUNT runs each, in one benchstat table.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench.txt
-	$(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da bench.txt
+	{ (cd conformance && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./bench) && \
+		$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./sampling || echo FAIL; } 2>&1 | tee bench.txt
+	@! grep -q '^FAIL' bench.txt
+	$(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -table '' -col /propagator bench.txt

@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
-	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
@@ -44,7 +43,7 @@ func TestMetaTags(t *testing.T) { // V-MT
 			}
 			if tt.WantBaggage != nil {
 				content := strings.TrimSuffix(strings.TrimPrefix(second, `<meta name="baggage" content="`), `">`)
-				if got := testkit.Members(t, content); !maps.Equal(got, tt.WantBaggage) {
+				if got := vectors.Members(t, content); !maps.Equal(got, tt.WantBaggage) {
 					t.Errorf("baggage tag %q, want %v", second, tt.WantBaggage)
 				}
 			}
@@ -67,13 +66,13 @@ func TestMetaTags(t *testing.T) { // V-MT
 		if got := b.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String()+"-1" {
 			t.Errorf("sentry-trace %q", got)
 		}
-		if got := testkit.Members(t, b.Baggage(ctx))["sentry-trace_id"]; got != sc.TraceID().String() {
+		if got := vectors.Members(t, b.Baggage(ctx))["sentry-trace_id"]; got != sc.TraceID().String() {
 			t.Errorf("trace_id %q", got)
 		}
 	})
 	t.Run("V-MT-3", func(t *testing.T) {
 		ctx, _, b := head(t, bridge.WithSampleRate(0))
-		if !strings.HasSuffix(b.Traceparent(ctx), "-0") || testkit.Members(t, b.Baggage(ctx))["sentry-sampled"] != "false" {
+		if !strings.HasSuffix(b.Traceparent(ctx), "-0") || vectors.Members(t, b.Baggage(ctx))["sentry-sampled"] != "false" {
 			t.Errorf("%q %q", b.Traceparent(ctx), b.Baggage(ctx))
 		}
 	})
@@ -83,7 +82,7 @@ func TestMetaTags(t *testing.T) { // V-MT
 		if got := b.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String() {
 			t.Errorf("sentry-trace %q", got)
 		}
-		got := testkit.Members(t, b.Baggage(ctx))
+		got := vectors.Members(t, b.Baggage(ctx))
 		rand := got["sentry-sample_rand"]
 		want := map[string]string{"sentry-environment": "production", "sentry-public_key": "public", "sentry-org_id": "1",
 			"sentry-trace_id": sc.TraceID().String(), "sentry-sample_rand": rand}
@@ -156,7 +155,7 @@ func TestDSNSetting(t *testing.T) { // API-8
 	b, tracer, _ := newBridge(t, bridge.WithGetenv(env(vars)), bridge.WithRelease("option-release"), bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "root")
 	defer span.End()
-	got := testkit.Members(t, b.Baggage(ctx))
+	got := vectors.Members(t, b.Baggage(ctx))
 	if got["sentry-public_key"] != "envkey" || got["sentry-org_id"] != "7" || got["sentry-release"] != "option-release" || got["sentry-environment"] != "staging" {
 		t.Errorf("baggage %v", got)
 	}
@@ -295,7 +294,7 @@ func TestHostileValues(t *testing.T) { // bad input never reaches a header or pa
 	}
 	cont := b.ContinueTrace(context.Background(), vectors.A+"-b72fa28504b07285-1", "sentry-release=%22%3Cscript%3E%0D%0A,sentry-x="+huge)
 	check("continued baggage", b.Baggage(cont), 0)
-	if got := testkit.Members(t, b.Baggage(cont))["sentry-release"]; got != "%22%3Cscript%3E%0D%0A" {
+	if got := vectors.Members(t, b.Baggage(cont))["sentry-release"]; got != "%22%3Cscript%3E%0D%0A" {
 		t.Errorf("release %q", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"html/template"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,15 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	otelprop "go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
-	"github.com/otelsentry/otelsentry/internal/testkit"
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -42,7 +39,7 @@ func TestSetupInstalls(t *testing.T) { // API-8, API-10
 	if !span.SpanContext().IsSampled() {
 		t.Error("the installed sampler's rate 1 did not sample")
 	}
-	if got := testkit.Members(t, bridge.Baggage(ctx))["sentry-release"]; got != "setup%401" {
+	if got := vectors.Members(t, bridge.Baggage(ctx))["sentry-release"]; got != "setup%401" {
 		t.Errorf("package-level Baggage did not use the installed configuration: release %q", got)
 	}
 	span.End()
@@ -53,7 +50,7 @@ func TestSetupInstalls(t *testing.T) { // API-8, API-10
 	if len(ended) != 1 || ended[0].Resource().String() == "" || !strings.Contains(ended[0].Resource().String(), "service.name=setup-test") {
 		t.Errorf("recorded %v", ended)
 	}
-	if got := testkit.Members(t, bridge.Baggage(ctx))["sentry-release"]; got != "" {
+	if got := vectors.Members(t, bridge.Baggage(ctx))["sentry-release"]; got != "" {
 		t.Errorf("after shutdown the installed configuration is still used: %q", got)
 	}
 	shutdown, err = bridge.Setup(context.Background(), bridge.WithGetenv(noEnv))
@@ -125,66 +122,6 @@ func TestJobQueue(t *testing.T) { // API-7: a job's metadata carries the trace t
 		if s.Name() == "process email" && s.Parent().SpanID() != producer.SpanContext().SpanID() {
 			t.Errorf("consumer's parent %s, want the producer %s", s.Parent().SpanID(), producer.SpanContext().SpanID())
 		}
-	}
-}
-
-// TestTargetsOverHTTP sends requests through the bridge's transport and
-// otelhttp to a target, a non-target and the DSN's host.
-func TestTargetsOverHTTP(t *testing.T) { // TG-3..5
-	sink := make(chan http.Header, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { sink <- r.Header.Clone() }))
-	defer srv.Close()
-	port := srv.Listener.Addr().(*net.TCPAddr).Port
-	b, _, _ := newBridge(t, bridge.WithDSN(fmt.Sprintf("http://key@localhost:%d/1", port)), bridge.WithSampleRate(0),
-		bridge.WithTracePropagationTargets([]propagator.Target{propagator.Substring("/api/")}))
-	prev := otel.GetTextMapPropagator()
-	otel.SetTextMapPropagator(b.Propagator())
-	defer otel.SetTextMapPropagator(prev)
-
-	// Sampled spans record url.full; unsampled ones record nothing, and
-	// the URL comes from the bridge's transport alone.
-	for name, sampler := range map[string]sdktrace.Sampler{"sampled": sdktrace.AlwaysSample(), "not sampled": b.Sampler()} {
-		t.Run(name, func(t *testing.T) {
-			rec := tracetest.NewSpanRecorder()
-			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(rec))
-			defer func() { _ = tp.Shutdown(context.Background()) }()
-			client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(tp)))}
-			ctx, span := tp.Tracer("t").Start(context.Background(), "caller")
-			defer span.End()
-			var received []http.Header
-			for _, url := range []string{
-				fmt.Sprintf("http://127.0.0.1:%d/api/users", port),       // a target
-				fmt.Sprintf("http://127.0.0.1:%d/static/app.js", port),   // not a target
-				fmt.Sprintf("http://localhost:%d/api/1/envelope/", port), // the DSN's host, though it matches
-			} {
-				if _, err := testkit.Get(ctx, client, url, nil); err != nil {
-					t.Fatal(err)
-				}
-				received = append(received, <-sink)
-			}
-			if received[0].Get("Sentry-Trace") == "" || received[0].Get("Traceparent") == "" {
-				t.Errorf("the target got %v", received[0])
-			}
-			for i, h := range received[1:] {
-				for _, k := range []string{"Sentry-Trace", "Traceparent", "Tracestate", "Baggage"} {
-					if h.Get(k) != "" {
-						t.Errorf("request %d carried %s: %q", i+2, k, h.Get(k))
-					}
-				}
-			}
-			if !span.SpanContext().IsSampled() {
-				return
-			}
-			clients := 0
-			for _, s := range rec.Ended() {
-				if s.SpanKind() == trace.SpanKindClient {
-					clients++
-				}
-			}
-			if clients != 3 {
-				t.Errorf("%d client spans, want 3", clients)
-			}
-		})
 	}
 }
 

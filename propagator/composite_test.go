@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/internal/testkit"
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -87,13 +87,13 @@ func TestComposition(t *testing.T) { // V-CP
 	b, _ := baggage.New(m)
 	ctx := baggage.ContextWithBaggage(incoming, b)
 	t.Run("V-CP-5", func(t *testing.T) {
-		got := testkit.Members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(bg, sentry)).Get("baggage"))
+		got := vectors.Members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(bg, sentry)).Get("baggage"))
 		if got["k"] != "v" || got["sentry-release"] != "r" || got["sentry-sample_rand"] == "" || len(got) != 3 {
 			t.Errorf("baggage %v", got)
 		}
 	})
 	t.Run("V-CP-6", func(t *testing.T) {
-		got := testkit.Members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(sentry, bg)).Get("baggage"))
+		got := vectors.Members(t, inject(ctx, propagation.NewCompositeTextMapPropagator(sentry, bg)).Get("baggage"))
 		if len(got) != 1 || got["k"] != "v" {
 			t.Errorf("baggage %v, want k=v only (the wrong order loses the DSC)", got)
 		}
@@ -103,13 +103,13 @@ func TestComposition(t *testing.T) { // V-CP
 	headers := map[string]string{"sentry-trace": T + "-" + S + "-1", "baggage": "tp=1,sentry-release=r"}
 	t.Run("V-CP-7", func(t *testing.T) {
 		full := propagator.Composite()
-		got := testkit.Members(t, inject(extract(full, headers), full).Get("baggage"))
+		got := vectors.Members(t, inject(extract(full, headers), full).Get("baggage"))
 		if got["tp"] != "1" || got["sentry-release"] != "r" {
 			t.Errorf("baggage %v", got)
 		}
 	})
 	t.Run("V-CP-8", func(t *testing.T) {
-		got := testkit.Members(t, inject(extract(sentry, headers), sentry).Get("baggage"))
+		got := vectors.Members(t, inject(extract(sentry, headers), sentry).Get("baggage"))
 		if _, ok := got["tp"]; ok || got["sentry-release"] != "r" {
 			t.Errorf("baggage %v", got)
 		}
@@ -127,9 +127,9 @@ func TestForeignHeadFieldsIgnored(t *testing.T) { // OT-4
 	if got := ts.Get("sentry"); got != "s:1;r:0.1" || ts.Get("v") != "1" {
 		t.Errorf("trace state %q", ts.String())
 	}
-	remoteOnly := testkit.Members(t, inject(ctx, composite).Get("baggage"))
+	remoteOnly := vectors.Members(t, inject(ctx, composite).Get("baggage"))
 	childCtx, _ := child(t, ctx)
-	fromChild := testkit.Members(t, inject(childCtx, composite).Get("baggage"))
+	fromChild := vectors.Members(t, inject(childCtx, composite).Get("baggage"))
 	for name, got := range map[string]map[string]string{"remote-only": remoteOnly, "child": fromChild} {
 		if len(got) != 1 || got["sentry-sample_rand"] != "0.1" {
 			t.Errorf("%s: baggage %v, want sample_rand alone", name, got)

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -16,8 +15,9 @@ import (
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
-// The Sentry propagator goes after the W3C ones; otelhttp then continues
-// traces from sentry-trace and baggage and sends them on.
+// The Sentry propagator goes after the W3C ones. An instrumented server
+// (otelhttp.NewHandler) then continues traces from sentry-trace and
+// baggage, and an instrumented client sends them on.
 func ExampleNew() {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
 		propagation.TraceContext{},
@@ -27,11 +27,11 @@ func ExampleNew() {
 			propagator.WithRelease("shop@1.4.2"),
 		),
 	))
-	handler := otelhttp.NewHandler(http.NotFoundHandler(), "shop")
-	// bridge.NewTransport, outside otelhttp's, puts each request's URL in
-	// its context, so that the DSN's ingest never gets trace headers.
-	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport))}
-	_, _ = handler, client
+	// bridge.NewTransport, outside the instrumented transport (in a service,
+	// otelhttp.NewTransport(http.DefaultTransport)), puts each request's URL
+	// in its context, so that the DSN's ingest never gets trace headers.
+	client := &http.Client{Transport: bridge.NewTransport(http.DefaultTransport)}
+	_ = client
 }
 
 func ExampleComposite() {

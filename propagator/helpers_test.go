@@ -10,7 +10,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 )
 
@@ -55,7 +54,7 @@ func inject(ctx context.Context, p propagation.TextMapPropagator) propagation.Ma
 // sentryMembers returns the Sentry members of a baggage value.
 func sentryMembers(t testing.TB, baggage string) map[string]string {
 	t.Helper()
-	m := testkit.Members(t, baggage)
+	m := vectors.Members(t, baggage)
 	for k := range m {
 		if !strings.HasPrefix(k, "sentry-") {
 			delete(m, k)

@@ -291,3 +291,40 @@ func TestHeadDSCIsStable(t *testing.T) { // IN-6, SM-9: every Inject for a trace
 		t.Errorf("root's transaction %q", got)
 	}
 }
+
+// TestCarrierTypes checks that HeaderCarrier, MapCarrier and a plain
+// carrier without ValuesGetter give the same result.
+func TestCarrierTypes(t *testing.T) {
+	p := propagator.New()
+	headers := map[string]string{"sentry-trace": T + "-" + S + "-0", "baggage": "sentry-release=r%2C1,x=y"}
+	want := inject(extract(p, headers), p)
+	hc := propagation.HeaderCarrier{}
+	plain := plainCarrier{}
+	for k, v := range headers {
+		hc.Set(k, v)
+		plain[k] = v
+	}
+	for name, c := range map[string]propagation.TextMapCarrier{"header": hc, "plain": plain} {
+		ctx := p.Extract(context.Background(), c)
+		out := plainCarrier{}
+		p.Inject(ctx, out)
+		for _, k := range []string{"sentry-trace", "baggage"} {
+			if out[k] != want[k] {
+				t.Errorf("%s: %s = %q, want %q", name, k, out[k], want[k])
+			}
+		}
+	}
+}
+
+// plainCarrier implements only TextMapCarrier and records the keys it is
+// given, which must be lowercase (OT-11).
+type plainCarrier map[string]string
+
+func (c plainCarrier) Get(k string) string { return c[k] }
+func (c plainCarrier) Set(k, v string) {
+	if k != strings.ToLower(k) {
+		panic("key not lowercase: " + k)
+	}
+	c[k] = v
+}
+func (c plainCarrier) Keys() []string { return nil }

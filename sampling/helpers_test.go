@@ -82,5 +82,3 @@ func member(t testing.TB, sc trace.SpanContext) propagator.TraceStateMember {
 	}
 	return m
 }
-
-func ptr[V any](v V) *V { return &v }

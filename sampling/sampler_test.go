@@ -15,7 +15,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
@@ -354,9 +353,9 @@ func TestSampleRandFromOTelRandomness(t *testing.T) {
 	composite := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, w.prop)
 	ctx := composite.Extract(context.Background(), propagation.MapCarrier{
 		"traceparent": "00-" + T + "-" + S + "-01", "tracestate": "ot=rv:7fffffffffffff"})
-	before := testkit.Members(t, w.inject(ctx).Get("baggage"))["sentry-sample_rand"]
+	before := vectors.Members(t, w.inject(ctx).Get("baggage"))["sentry-sample_rand"]
 	spanCtx, _ := w.start(ctx, "root")
-	after := testkit.Members(t, w.inject(spanCtx).Get("baggage"))["sentry-sample_rand"]
+	after := vectors.Members(t, w.inject(spanCtx).Get("baggage"))["sentry-sample_rand"]
 	if before != "0.500000" || after != before {
 		t.Errorf("sample_rand %q before the span, %q after", before, after)
 	}

@@ -10,7 +10,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/internal/testkit"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
@@ -38,7 +37,7 @@ func TestHeadDSC(t *testing.T) { // V-BS-13
 	defer span.End()
 	out := propagation.MapCarrier{}
 	propagator.New(propagator.WithRelease("foo")).Inject(ctx, out)
-	got := testkit.Members(t, out.Get("baggage"))
+	got := vectors.Members(t, out.Get("baggage"))
 	want := map[string]string{
 		"sentry-trace_id": id.String(), "sentry-sample_rand": "0.250000", "sentry-environment": "production",
 		"sentry-release": "foo", "sentry-transaction": "Head%20SDK%20tx", "sentry-sample_rate": "0.5", "sentry-sampled": "true",
@@ -57,7 +56,7 @@ func TestPropagatorRows(t *testing.T) { // V-PR-5, V-PR-8
 		if want := T + "-" + span.SpanContext().SpanID().String() + "-1"; out.Get("sentry-trace") != want {
 			t.Errorf("sentry-trace %q, want %q", out.Get("sentry-trace"), want)
 		}
-		got := testkit.Members(t, out.Get("baggage"))
+		got := vectors.Members(t, out.Get("baggage"))
 		if len(got) != 1 || got["sentry-sample_rand"] == "" {
 			t.Errorf("baggage %v, want sample_rand alone (frozen empty)", got)
 		}
@@ -65,7 +64,7 @@ func TestPropagatorRows(t *testing.T) { // V-PR-5, V-PR-8
 	t.Run("V-PR-8", func(t *testing.T) {
 		w := newWorld(t, sampling.New(sampling.WithSampleRate(1)), opts...)
 		ctx, span := w.start(context.Background(), "checkout")
-		got := testkit.Members(t, w.inject(ctx).Get("baggage"))
+		got := vectors.Members(t, w.inject(ctx).Get("baggage"))
 		rand := got["sentry-sample_rand"]
 		if x, err := strconv.ParseFloat(rand, 64); err != nil || x < 0 || x >= 1 {
 			t.Errorf("sample_rand %q", rand)
@@ -95,7 +94,7 @@ func TestSampleRandDecides(t *testing.T) { // V-SR rows with a local rate, and S
 			if m := member(t, span.SpanContext()); m.SampleRand != tt.Want {
 				t.Errorf("member r %q, want %q", m.SampleRand, tt.Want)
 			}
-			if got := testkit.Members(t, w.inject(ctx).Get("baggage"))["sentry-sample_rand"]; got != tt.Want {
+			if got := vectors.Members(t, w.inject(ctx).Get("baggage"))["sentry-sample_rand"]; got != tt.Want {
 				t.Errorf("outgoing sample_rand %q, want %q", got, tt.Want)
 			}
 		})

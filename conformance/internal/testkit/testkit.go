@@ -1,6 +1,5 @@
-// Package testkit holds what the project's tests share: otelhttp services
-// on 127.0.0.1, each with its own tracer provider, span recorder and
-// client, and baggage helpers.
+// Package testkit runs otelhttp services on 127.0.0.1 for the integration
+// tests, each with its own tracer provider, span recorder and client.
 package testkit
 
 import (

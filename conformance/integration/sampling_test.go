@@ -1,4 +1,4 @@
-package sampling_test
+package integration_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/internal/testkit"
+	"github.com/otelsentry/otelsentry/conformance/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
@@ -102,3 +102,5 @@ func TestConsistentAcrossServices(t *testing.T) {
 		})
 	}
 }
+
+func ptr[V any](v V) *V { return &v }

@@ -1,18 +1,23 @@
-package propagator_test
+package integration_test
 
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/internal/testkit"
+	"github.com/otelsentry/otelsentry/conformance/internal/testkit"
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
+)
+
+// The trace id and public key of the vectors' incoming baggage.
+const (
+	A = vectors.A
+	K = vectors.K
 )
 
 func onlySpan(t *testing.T, s *testkit.Service, kind trace.SpanKind) sdktrace.ReadOnlySpan {
@@ -52,10 +57,10 @@ func TestTwoHopsOverHTTP(t *testing.T) {
 				}
 			})
 
-			const incomingBaggage = "sentry-trace_id=" + A + ",sentry-public_key=" + K +
+			const incomingBaggage = "sentry-trace_id=" + vectors.A + ",sentry-public_key=" + K +
 				",sentry-sample_rate=0.5,sentry-sample_rand=0.123,sentry-release=web%401.0,sentry-transaction=%2Fcheckout,vendor=v1"
 			_, err := testkit.Get(context.Background(), http.DefaultClient, api.URL, http.Header{
-				"Sentry-Trace": {A + "-b72fa28504b07285-1"},
+				"Sentry-Trace": {vectors.A + "-b72fa28504b07285-1"},
 				"Baggage":      {incomingBaggage},
 			})
 			if err != nil {
@@ -64,7 +69,7 @@ func TestTwoHopsOverHTTP(t *testing.T) {
 			workerHeaders := <-received
 			apiServer := onlySpan(t, api, trace.SpanKindServer)
 			apiClient := onlySpan(t, api, trace.SpanKindClient)
-			if got := apiServer.SpanContext().TraceID().String(); got != A {
+			if got := apiServer.SpanContext().TraceID().String(); got != vectors.A {
 				t.Fatalf("api trace id %s, want %s", got, A)
 			}
 			if got := apiServer.Parent().SpanID().String(); got != "b72fa28504b07285" || !apiServer.Parent().IsRemote() {
@@ -86,9 +91,9 @@ func TestTwoHopsOverHTTP(t *testing.T) {
 				return
 			}
 			workerServer := onlySpan(t, worker, trace.SpanKindServer)
-			if workerServer.SpanContext().TraceID().String() != A || workerServer.Parent().SpanID() != apiClient.SpanContext().SpanID() {
+			if workerServer.SpanContext().TraceID().String() != vectors.A || workerServer.Parent().SpanID() != apiClient.SpanContext().SpanID() {
 				t.Errorf("worker span %s parent %s, want trace %s parent %s", workerServer.SpanContext().TraceID(),
-					workerServer.Parent().SpanID(), A, apiClient.SpanContext().SpanID())
+					workerServer.Parent().SpanID(), vectors.A, apiClient.SpanContext().SpanID())
 			}
 			if got, want := workerHeaders.Get("Sentry-Trace"), A+"-"+apiClient.SpanContext().SpanID().String()+"-1"; got != want {
 				t.Errorf("worker got sentry-trace %q, want %q", got, want)
@@ -96,51 +101,19 @@ func TestTwoHopsOverHTTP(t *testing.T) {
 			if len(workerHeaders.Values("Baggage")) != 1 {
 				t.Errorf("baggage headers %q, want one", workerHeaders.Values("Baggage"))
 			}
-			checkMembers(t, workerHeaders.Get("Baggage"), map[string]string{
-				"sentry-trace_id": A, "sentry-public_key": K, "sentry-sample_rate": "0.5", "sentry-sample_rand": "0.123",
+			members := vectors.Members(t, workerHeaders.Get("Baggage"))
+			for k, want := range map[string]string{
+				"sentry-trace_id": vectors.A, "sentry-public_key": vectors.K, "sentry-sample_rate": "0.5", "sentry-sample_rand": "0.123",
 				"sentry-release": "web%401.0", "sentry-transaction": "%2Fcheckout",
-			})
+			} {
+				if members[k] != want {
+					t.Errorf("%s = %q, want %q", k, members[k], want)
+				}
+			}
 			// OTel's Baggage{} in the composite forwards third-party members.
-			if got := testkit.Members(t, workerHeaders.Get("Baggage"))["vendor"]; got != "v1" {
+			if got := members["vendor"]; got != "v1" {
 				t.Errorf("vendor member %q, want v1 forwarded by Baggage{}", got)
 			}
 		})
 	}
 }
-
-// TestCarrierTypes checks that HeaderCarrier, MapCarrier and a plain
-// carrier without ValuesGetter give the same result.
-func TestCarrierTypes(t *testing.T) {
-	p := propagator.New()
-	headers := map[string]string{"sentry-trace": T + "-" + S + "-0", "baggage": "sentry-release=r%2C1,x=y"}
-	want := inject(extract(p, headers), p)
-	hc := propagation.HeaderCarrier{}
-	plain := plainCarrier{}
-	for k, v := range headers {
-		hc.Set(k, v)
-		plain[k] = v
-	}
-	for name, c := range map[string]propagation.TextMapCarrier{"header": hc, "plain": plain} {
-		ctx := p.Extract(context.Background(), c)
-		out := plainCarrier{}
-		p.Inject(ctx, out)
-		for _, k := range []string{"sentry-trace", "baggage"} {
-			if out[k] != want[k] {
-				t.Errorf("%s: %s = %q, want %q", name, k, out[k], want[k])
-			}
-		}
-	}
-}
-
-// plainCarrier implements only TextMapCarrier and records the keys it is
-// given, which must be lowercase (OT-11).
-type plainCarrier map[string]string
-
-func (c plainCarrier) Get(k string) string { return c[k] }
-func (c plainCarrier) Set(k, v string) {
-	if k != strings.ToLower(k) {
-		panic("key not lowercase: " + k)
-	}
-	c[k] = v
-}
-func (c plainCarrier) Keys() []string { return nil }

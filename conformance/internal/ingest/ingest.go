@@ -1,0 +1,510 @@
+// Package ingest is a fake Sentry ingest for tests: an HTTP server on
+// 127.0.0.1 that accepts envelopes, store requests and OTLP trace exports
+// the way Sentry's ingest does, keeps them in memory and lets a test wait for
+// what it expects.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// maxBody caps a request body after decompression; Sentry's own limit for
+// an envelope is of the same order.
+const maxBody = 20 << 20
+
+// Envelope is one envelope (or store request) the ingest received.
+type Envelope struct {
+	// Project is the project id in the request path.
+	Project string
+	// Header is the decoded envelope header.
+	Header map[string]any
+	// EventID is the header's event_id, or the event's for a store request.
+	EventID string
+	// Trace is the header's "trace" object, the Dynamic Sampling Context,
+	// with every value as a string; nil when the header has none.
+	Trace map[string]string
+	// Items are the envelope's items, in order.
+	Items []Item
+}
+
+// Item is one item of an envelope.
+type Item struct {
+	// Type is the item header's type.
+	Type string
+	// Header is the decoded item header.
+	Header map[string]any
+	// Payload is the raw payload.
+	Payload []byte
+	// Transaction is the decoded payload of a "transaction" item.
+	Transaction *Transaction
+	// Spans are the spans of a "span" item: the streamed spans that newer
+	// SDKs send instead of transactions, one or a container of several.
+	Spans []SpanContext
+}
+
+// Transaction is what a transaction event says about its trace.
+type Transaction struct {
+	// Name is the transaction name.
+	Name string
+	// Trace is contexts.trace: the transaction's own span.
+	Trace SpanContext
+	// Spans are the child spans.
+	Spans []SpanContext
+}
+
+// SpanContext identifies a span of a transaction event.
+type SpanContext struct {
+	TraceID      string `json:"trace_id"`
+	SpanID       string `json:"span_id"`
+	ParentSpanID string `json:"parent_span_id"`
+	Op           string `json:"op"`
+	Description  string `json:"description"`
+}
+
+// OTLPRequest is one OTLP/HTTP trace export, kept undecoded.
+type OTLPRequest struct {
+	// Project is the project id in the request path.
+	Project string
+	// Header holds the request headers.
+	Header http.Header
+	// Body is the (decompressed) body.
+	Body []byte
+}
+
+// Types returns the item types of e, in order.
+func (e Envelope) Types() []string {
+	t := make([]string, len(e.Items))
+	for i, it := range e.Items {
+		t[i] = it.Type
+	}
+	return t
+}
+
+// Transaction returns e's first transaction, or nil.
+func (e Envelope) Transaction() *Transaction {
+	for _, it := range e.Items {
+		if it.Transaction != nil {
+			return it.Transaction
+		}
+	}
+	return nil
+}
+
+// HasSpan reports whether e carries the span spanID: a transaction's own
+// span or one of its children, or a streamed span.
+func (e Envelope) HasSpan(spanID string) bool {
+	for _, it := range e.Items {
+		spans := it.Spans
+		if tx := it.Transaction; tx != nil {
+			spans = append([]SpanContext{tx.Trace}, tx.Spans...)
+		}
+		for _, s := range spans {
+			if s.SpanID == spanID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Ingest is a running fake ingest.
+type Ingest struct {
+	srv *httptest.Server
+
+	mu        sync.Mutex
+	envelopes []Envelope
+	otlp      []OTLPRequest
+	rejected  []string
+	changed   chan struct{} // closed and replaced whenever something arrives
+}
+
+// New starts an ingest on 127.0.0.1; t's cleanup closes it.
+func New(t testing.TB) *Ingest {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("ingest: listen: %v", err)
+	}
+	in := &Ingest{changed: make(chan struct{})}
+	in.srv = httptest.NewUnstartedServer(http.HandlerFunc(in.serve))
+	in.srv.Listener = l
+	in.srv.Start()
+	t.Cleanup(in.srv.Close)
+	return in
+}
+
+// URL returns the ingest's base URL, http://127.0.0.1:<port>.
+func (in *Ingest) URL() string { return in.srv.URL }
+
+// DSN returns a DSN that sends to this ingest.
+func (in *Ingest) DSN(publicKey, projectID string) string {
+	return "http://" + publicKey + "@" + strings.TrimPrefix(in.srv.URL, "http://") + "/" + projectID
+}
+
+// Envelopes returns a copy of the envelopes received so far.
+func (in *Ingest) Envelopes() []Envelope {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]Envelope(nil), in.envelopes...)
+}
+
+// OTLP returns a copy of the OTLP exports received so far.
+func (in *Ingest) OTLP() []OTLPRequest {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]OTLPRequest(nil), in.otlp...)
+}
+
+// Rejected returns why each rejected request was rejected.
+func (in *Ingest) Rejected() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]string(nil), in.rejected...)
+}
+
+// WaitFor waits until cond holds for the envelopes received so far, or ctx
+// ends; cond runs again after each arrival.
+func (in *Ingest) WaitFor(ctx context.Context, cond func([]Envelope) bool) error {
+	for {
+		in.mu.Lock()
+		envs := append([]Envelope(nil), in.envelopes...)
+		ch := in.changed
+		in.mu.Unlock()
+		if cond(envs) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ingest: waited for envelopes, have %d: %w", len(envs), ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// WaitForTransaction waits for a transaction envelope whose contexts.trace
+// has spanID, and returns it.
+func (in *Ingest) WaitForTransaction(ctx context.Context, spanID string) (Envelope, error) {
+	var found Envelope
+	err := in.WaitFor(ctx, func(envs []Envelope) bool {
+		for _, e := range envs {
+			if tx := e.Transaction(); tx != nil && tx.Trace.SpanID == spanID {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	return found, err
+}
+
+func (in *Ingest) notify() {
+	close(in.changed)
+	in.changed = make(chan struct{})
+}
+
+func (in *Ingest) reject(w http.ResponseWriter, code int, why string) {
+	in.mu.Lock()
+	in.rejected = append(in.rejected, why)
+	in.mu.Unlock()
+	http.Error(w, why, code)
+}
+
+func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
+	project, kind, ok := route(r.URL.Path)
+	if !ok {
+		in.reject(w, http.StatusNotFound, "unknown path "+r.URL.Path)
+		return
+	}
+	if r.Method != http.MethodPost {
+		in.reject(w, http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		in.reject(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	switch kind {
+	case "otlp":
+		in.mu.Lock()
+		in.otlp = append(in.otlp, OTLPRequest{Project: project, Header: r.Header.Clone(), Body: body})
+		in.notify()
+		in.mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+		return
+	case "store":
+		env, err := parseStore(body)
+		if err != nil {
+			in.reject(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		in.add(project, env)
+		writeID(w, env.EventID)
+	default:
+		env, err := Parse(body)
+		if err != nil {
+			in.reject(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		in.add(project, env)
+		writeID(w, env.EventID)
+	}
+}
+
+func (in *Ingest) add(project string, env Envelope) {
+	env.Project = project
+	in.mu.Lock()
+	in.envelopes = append(in.envelopes, env)
+	in.notify()
+	in.mu.Unlock()
+}
+
+func writeID(w http.ResponseWriter, id string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	b, _ := json.Marshal(map[string]string{"id": id})
+	_, _ = w.Write(b)
+}
+
+// route splits /api/<project>/<endpoint>/ into the project and the kind of
+// endpoint: envelope, store or otlp.
+func route(path string) (project, kind string, ok bool) {
+	rest, ok := strings.CutPrefix(path, "/api/")
+	if !ok {
+		return "", "", false
+	}
+	project, endpoint, ok := strings.Cut(rest, "/")
+	if !ok || project == "" {
+		return "", "", false
+	}
+	switch strings.TrimSuffix(endpoint, "/") {
+	case "envelope":
+		return project, "envelope", true
+	case "store":
+		return project, "store", true
+	case "integration/otlp/v1/traces":
+		return project, "otlp", true
+	}
+	return "", "", false
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	var src io.Reader = r.Body
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", enc)
+	}
+	b, err := io.ReadAll(io.LimitReader(src, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading body: %w", err)
+	}
+	if len(b) > maxBody {
+		return nil, fmt.Errorf("body larger than %d bytes", maxBody)
+	}
+	return b, nil
+}
+
+// ErrMalformed is wrapped by every envelope parse error.
+var ErrMalformed = errors.New("ingest: malformed envelope")
+
+// Parse decodes an envelope: a JSON header line, then items, each a JSON
+// item header line and a payload of the header's length in bytes, or, with
+// no length, up to the next newline.
+func Parse(b []byte) (Envelope, error) {
+	rd := bufio.NewReader(bytes.NewReader(b))
+	line, err := readLine(rd)
+	if err != nil || len(bytes.TrimSpace(line)) == 0 {
+		return Envelope{}, fmt.Errorf("%w: no header line", ErrMalformed)
+	}
+	var env Envelope
+	if err := json.Unmarshal(line, &env.Header); err != nil || env.Header == nil {
+		return Envelope{}, fmt.Errorf("%w: header: not a JSON object", ErrMalformed)
+	}
+	env.EventID, _ = env.Header["event_id"].(string)
+	if tr, ok := env.Header["trace"]; ok {
+		m, ok := tr.(map[string]any)
+		if !ok {
+			return Envelope{}, fmt.Errorf("%w: header trace is not an object", ErrMalformed)
+		}
+		env.Trace = stringMap(m)
+	}
+	for {
+		line, err := readLine(rd)
+		if errors.Is(err, io.EOF) && len(line) == 0 {
+			return env, nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			if errors.Is(err, io.EOF) {
+				return env, nil
+			}
+			continue // blank lines between items are tolerated
+		}
+		it, perr := parseItem(rd, line)
+		if perr != nil {
+			return Envelope{}, perr
+		}
+		env.Items = append(env.Items, it)
+	}
+}
+
+func parseItem(rd *bufio.Reader, headerLine []byte) (Item, error) {
+	var it Item
+	if err := json.Unmarshal(headerLine, &it.Header); err != nil || it.Header == nil {
+		return Item{}, fmt.Errorf("%w: item header: not a JSON object", ErrMalformed)
+	}
+	it.Type, _ = it.Header["type"].(string)
+	if it.Type == "" {
+		return Item{}, fmt.Errorf("%w: item without type", ErrMalformed)
+	}
+	if l, ok := it.Header["length"]; ok {
+		n, ok := l.(float64)
+		if !ok || n < 0 || n > maxBody || n != float64(int(n)) {
+			return Item{}, fmt.Errorf("%w: item length %v", ErrMalformed, l)
+		}
+		it.Payload = make([]byte, int(n))
+		if _, err := io.ReadFull(rd, it.Payload); err != nil {
+			return Item{}, fmt.Errorf("%w: item %s: payload shorter than length %d", ErrMalformed, it.Type, int(n))
+		}
+		// The newline after a sized payload is optional.
+		if c, err := rd.ReadByte(); err == nil && c != '\n' {
+			_ = rd.UnreadByte()
+		}
+	} else {
+		p, err := readLine(rd)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return Item{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		it.Payload = p
+	}
+	switch it.Type {
+	case "transaction":
+		tx, err := decodeTransaction(it.Payload)
+		if err != nil {
+			return Item{}, err
+		}
+		it.Transaction = tx
+	case "span":
+		spans, err := decodeSpans(it.Payload)
+		if err != nil {
+			return Item{}, err
+		}
+		it.Spans = spans
+	}
+	return it, nil
+}
+
+// decodeSpans reads a span item: a container {"items": [span, ...]} or a
+// single span.
+func decodeSpans(p []byte) ([]SpanContext, error) {
+	var container struct {
+		Items []SpanContext `json:"items"`
+	}
+	if err := json.Unmarshal(p, &container); err != nil {
+		return nil, fmt.Errorf("%w: span payload: %v", ErrMalformed, err)
+	}
+	if container.Items != nil {
+		return container.Items, nil
+	}
+	var one SpanContext
+	if err := json.Unmarshal(p, &one); err != nil {
+		return nil, fmt.Errorf("%w: span payload: %v", ErrMalformed, err)
+	}
+	return []SpanContext{one}, nil
+}
+
+// readLine returns the next line without its "\n" (and "\r"); io.EOF comes
+// with the last, unterminated line.
+func readLine(rd *bufio.Reader) ([]byte, error) {
+	line, err := rd.ReadBytes('\n')
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	return line, err
+}
+
+type transactionPayload struct {
+	Transaction string `json:"transaction"`
+	Contexts    struct {
+		Trace SpanContext `json:"trace"`
+	} `json:"contexts"`
+	Spans []SpanContext `json:"spans"`
+}
+
+func decodeTransaction(p []byte) (*Transaction, error) {
+	var tp transactionPayload
+	if err := json.Unmarshal(p, &tp); err != nil {
+		return nil, fmt.Errorf("%w: transaction payload: %v", ErrMalformed, err)
+	}
+	return &Transaction{Name: tp.Transaction, Trace: tp.Contexts.Trace, Spans: tp.Spans}, nil
+}
+
+// parseStore turns a store request, a single JSON event, into an envelope
+// with one item of the event's type.
+func parseStore(body []byte) (Envelope, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(body, &ev); err != nil || ev == nil {
+		return Envelope{}, fmt.Errorf("%w: store: not a JSON object", ErrMalformed)
+	}
+	typ, _ := ev["type"].(string)
+	if typ == "" {
+		typ = "event"
+	}
+	it := Item{Type: typ, Header: map[string]any{"type": typ}, Payload: body}
+	if typ == "transaction" {
+		tx, err := decodeTransaction(body)
+		if err != nil {
+			return Envelope{}, err
+		}
+		it.Transaction = tx
+	}
+	env := Envelope{Header: map[string]any{}, Items: []Item{it}}
+	env.EventID, _ = ev["event_id"].(string)
+	return env, nil
+}
+
+// stringMap renders each value of a JSON object as a string, because SDKs
+// disagree on whether DSC values such as sample_rate are strings or numbers.
+func stringMap(m map[string]any) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case float64:
+			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
+		case bool:
+			out[k] = strconv.FormatBool(v)
+		case nil:
+			out[k] = ""
+		default:
+			b, _ := json.Marshal(v)
+			out[k] = string(b)
+		}
+	}
+	return out
+}

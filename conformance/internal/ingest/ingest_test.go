@@ -1,0 +1,178 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A transaction with a sized item, then an attachment-like item without
+// length, as sentry-go and the other SDKs write them.
+const handWritten = `{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc","sent_at":"2024-01-01T00:00:00Z","trace":{"trace_id":"d4cda95b652f4a1592b449d5929fda1b","public_key":"pk","sample_rate":0.5,"sampled":true,"sample_rand":"0.25"}}
+{"type":"transaction","length":LEN}
+PAYLOAD
+{"type":"client_report"}
+{"discarded_events":[]}
+`
+
+const txPayload = `{"type":"transaction","transaction":"GET /hop","contexts":{"trace":{"trace_id":"d4cda95b652f4a1592b449d5929fda1b","span_id":"1111111111111111","parent_span_id":"6e0c63257de34c92","op":"http.server"}},"spans":[{"trace_id":"d4cda95b652f4a1592b449d5929fda1b","span_id":"2222222222222222","parent_span_id":"1111111111111111","op":"http.client","description":"GET http://127.0.0.1/hop"}]}`
+
+func envelopeText() string {
+	s := strings.Replace(handWritten, "LEN", strconv.Itoa(len(txPayload)), 1)
+	return strings.Replace(s, "PAYLOAD", txPayload, 1)
+}
+
+func TestParse(t *testing.T) {
+	env, err := Parse([]byte(envelopeText()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.EventID != "9ec79c33ec9942ab8353589fcb2e04dc" {
+		t.Errorf("event id %q", env.EventID)
+	}
+	wantTrace := map[string]string{
+		"trace_id":    "d4cda95b652f4a1592b449d5929fda1b",
+		"public_key":  "pk",
+		"sample_rate": "0.5",
+		"sampled":     "true",
+		"sample_rand": "0.25",
+	}
+	if !reflect.DeepEqual(env.Trace, wantTrace) {
+		t.Errorf("trace %v, want %v", env.Trace, wantTrace)
+	}
+	if got := env.Types(); !reflect.DeepEqual(got, []string{"transaction", "client_report"}) {
+		t.Errorf("types %v", got)
+	}
+	tx := env.Transaction()
+	if tx == nil {
+		t.Fatal("no transaction")
+	}
+	want := SpanContext{TraceID: "d4cda95b652f4a1592b449d5929fda1b", SpanID: "1111111111111111", ParentSpanID: "6e0c63257de34c92", Op: "http.server"}
+	if tx.Trace != want || tx.Name != "GET /hop" {
+		t.Errorf("transaction %+v", tx)
+	}
+	if len(tx.Spans) != 1 || tx.Spans[0].ParentSpanID != "1111111111111111" || tx.Spans[0].Op != "http.client" {
+		t.Errorf("spans %+v", tx.Spans)
+	}
+	if string(env.Items[1].Payload) != `{"discarded_events":[]}` {
+		t.Errorf("unsized payload %q", env.Items[1].Payload)
+	}
+}
+
+func TestParseSizedPayloadWithNewlines(t *testing.T) {
+	// A sized payload may hold newlines, and the newline after it is optional.
+	p := "a\nb"
+	env, err := Parse([]byte("{}\n{\"type\":\"attachment\",\"length\":3}\n" + p + "{\"type\":\"event\"}\n{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Types(); !reflect.DeepEqual(got, []string{"attachment", "event"}) {
+		t.Fatalf("types %v", got)
+	}
+	if string(env.Items[0].Payload) != p || env.Trace != nil {
+		t.Errorf("payload %q trace %v", env.Items[0].Payload, env.Trace)
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	for name, in := range map[string]string{
+		"empty":             "",
+		"header not json":   "nope\n",
+		"header array":      "[1]\n",
+		"trace not object":  `{"trace":"x"}` + "\n",
+		"item not json":     "{}\nnope\n",
+		"item without type": "{}\n{}\n{}\n",
+		"negative length":   "{}\n{\"type\":\"event\",\"length\":-1}\n",
+		"fraction length":   "{}\n{\"type\":\"event\",\"length\":1.5}\nx\n",
+		"huge length":       "{}\n{\"type\":\"event\",\"length\":1e300}\nx\n",
+		"short payload":     "{}\n{\"type\":\"event\",\"length\":10}\nx\n",
+		"bad transaction":   "{}\n{\"type\":\"transaction\"}\n[1]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Parse([]byte(in)); !errors.Is(err, ErrMalformed) {
+				t.Errorf("err %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
+
+func TestServer(t *testing.T) {
+	in := New(t)
+	if dsn := in.DSN("pk", "42"); !strings.HasPrefix(dsn, "http://pk@127.0.0.1:") || !strings.HasSuffix(dsn, "/42") {
+		t.Fatalf("DSN %q", dsn)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(envelopeText()))
+	_ = zw.Close()
+
+	post := func(path string, body []byte, enc string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, in.URL()+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc != "" {
+			req.Header.Set("Content-Encoding", enc)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := post("/api/42/envelope/", gz.Bytes(), "gzip"); c != 200 {
+		t.Fatalf("gzip envelope: %d", c)
+	}
+	if c := post("/api/42/store/", []byte(`{"event_id":"abc","message":"hi"}`), ""); c != 200 {
+		t.Fatalf("store: %d", c)
+	}
+	if c := post("/api/42/integration/otlp/v1/traces", []byte{0x0a, 0x00}, ""); c != 200 {
+		t.Fatalf("otlp: %d", c)
+	}
+	if c := post("/api/42/envelope/", []byte("garbage"), ""); c != 400 {
+		t.Fatalf("garbage: %d", c)
+	}
+	if c := post("/api/42/envelope/", []byte("x"), "br"); c != 400 {
+		t.Fatalf("unknown encoding: %d", c)
+	}
+	if c := post("/elsewhere", nil, ""); c != 404 {
+		t.Fatalf("unknown path: %d", c)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := in.WaitFor(ctx, func(e []Envelope) bool { return len(e) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	envs := in.Envelopes()
+	if envs[0].Project != "42" || envs[0].Trace["sample_rand"] != "0.25" || envs[0].Transaction() == nil {
+		t.Errorf("envelope %+v", envs[0])
+	}
+	if envs[1].EventID != "abc" || !reflect.DeepEqual(envs[1].Types(), []string{"event"}) {
+		t.Errorf("store %+v", envs[1])
+	}
+	if o := in.OTLP(); len(o) != 1 || o[0].Project != "42" || len(o[0].Body) != 2 {
+		t.Errorf("otlp %+v", o)
+	}
+	if r := in.Rejected(); len(r) != 3 {
+		t.Errorf("rejected %q", r)
+	}
+	if _, err := in.WaitForTransaction(ctx, "1111111111111111"); err != nil {
+		t.Error(err)
+	}
+
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := in.WaitFor(short, func(e []Envelope) bool { return len(e) > 2 }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitFor past deadline: %v", err)
+	}
+}
