@@ -10,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/targets"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
@@ -108,7 +109,7 @@ func (b *Bridge) ContinueTraceFromEnv(ctx context.Context) context.Context {
 func (b *Bridge) ContinueTraceFromCarrier(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	// Extract starts from a context without a trace, so that one the
 	// caller is in never survives an unacceptable incoming one.
-	return b.sentry.Extract(propagator.WithoutTrace(ctx), carrier)
+	return b.sentry.Extract(protocol.WithoutTrace(ctx), carrier)
 }
 
 // Inject writes sentry-trace and the Sentry baggage members for ctx into a
@@ -131,7 +132,7 @@ func (b *Bridge) InjectEnv(ctx context.Context, env []string) []string {
 // Traceparent returns the sentry-trace value for ctx's span, the header
 // Sentry SDKs call the traceparent, or "" without a valid span.
 func (b *Bridge) Traceparent(ctx context.Context) string {
-	return propagator.SentryTrace(trace.SpanContextFromContext(ctx))
+	return protocol.SentryTrace(trace.SpanContextFromContext(ctx))
 }
 
 // Baggage returns the Sentry baggage members for ctx's trace, serialised,
@@ -206,7 +207,7 @@ type gate struct {
 }
 
 func (g gate) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
-	if propagator.InjectSuppressed(ctx) || !g.policy.Allows(ctx, carrier) {
+	if protocol.InjectSuppressed(ctx) || !g.policy.Allows(ctx, carrier) {
 		return
 	}
 	g.TextMapPropagator.Inject(ctx, carrier)

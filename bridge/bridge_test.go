@@ -14,8 +14,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/vectors"
-	"github.com/otelsentry/otelsentry/propagator"
 )
 
 func TestMetaTags(t *testing.T) { // V-MT
@@ -309,10 +309,10 @@ func TestSuppressAndNewTrace(t *testing.T) { // API-9
 		t.Errorf("suppressed context injected %v", c)
 	}
 	fresh := bridge.NewTrace(b.ContinueTrace(ctx, vectors.A+"-b72fa28504b07285-1", "sentry-release=r"))
-	if _, ok := propagator.IncomingFromContext(fresh, trace.SpanContextFromContext(fresh).TraceID()); ok || trace.SpanContextFromContext(fresh).IsValid() {
+	if _, ok := protocol.IncomingFromContext(fresh, trace.SpanContextFromContext(fresh).TraceID()); ok || trace.SpanContextFromContext(fresh).IsValid() {
 		t.Error("NewTrace kept state")
 	}
-	if _, ok := propagator.IncomingFromContext(fresh, [16]byte{0x77, 0x1a, 0x43, 0xa4, 0x19, 0x26, 0x42, 0xf0, 0xb1, 0x36, 0xd5, 0x15, 0x9a, 0x50, 0x17, 0x00}); ok {
+	if _, ok := protocol.IncomingFromContext(fresh, [16]byte{0x77, 0x1a, 0x43, 0xa4, 0x19, 0x26, 0x42, 0xf0, 0xb1, 0x36, 0xd5, 0x15, 0x9a, 0x50, 0x17, 0x00}); ok {
 		t.Error("NewTrace kept the old trace's Sentry state")
 	}
 }
@@ -327,7 +327,7 @@ func TestContinueTraceNeverKeepsTheCallersTrace(t *testing.T) { // API-1
 		if sc := trace.SpanContextFromContext(job); sc.IsValid() {
 			t.Errorf("%q: continued %s", in, sc.TraceID())
 		}
-		if _, ok := propagator.IncomingFromContext(job, span.SpanContext().TraceID()); ok {
+		if _, ok := protocol.IncomingFromContext(job, span.SpanContext().TraceID()); ok {
 			t.Errorf("%q: the request's Sentry state survived", in)
 		}
 	}

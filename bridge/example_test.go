@@ -47,14 +47,14 @@ func ExampleContinueTraceFromHeaders() {
 	h := http.Header{}
 	h.Set("Sentry-Trace", "771a43a4192642f0b136d5159a501700-b72fa28504b07285-0")
 	ctx := bridge.ContinueTraceFromHeaders(context.Background(), h)
-	fmt.Println(propagator.DecisionOf(trace.SpanContextFromContext(ctx)))
+	fmt.Println(propagator.DecisionFromContext(ctx))
 	// Output: not sampled
 }
 
 func ExampleContinueTraceFromMetadata() {
 	job := map[string]string{"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285"}
 	ctx := bridge.ContinueTraceFromMetadata(context.Background(), job)
-	fmt.Println(propagator.DecisionOf(trace.SpanContextFromContext(ctx)))
+	fmt.Println(propagator.DecisionFromContext(ctx))
 	// Output: deferred
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -153,7 +154,7 @@ func ServerTiming(ctx context.Context) string { return current().ServerTiming(ct
 
 // NewTrace returns ctx without span and Sentry state: the next span
 // started from it begins a new trace.
-func NewTrace(ctx context.Context) context.Context { return propagator.WithoutTrace(ctx) }
+func NewTrace(ctx context.Context) context.Context { return protocol.WithoutTrace(ctx) }
 
 // SuppressInject returns ctx marked so that no propagator of the installed
 // composite injects anything, for requests that must carry no trace, such

@@ -57,7 +57,7 @@ func TestComposition(t *testing.T) { // V-CP
 			if sc.TraceID().String() != tt.want.traceID || sc.SpanID().String() != tt.want.spanID || sc.IsSampled() != tt.want.sampled {
 				t.Errorf("span context %s-%s sampled=%v", sc.TraceID(), sc.SpanID(), sc.IsSampled())
 			}
-			if got := propagator.DecisionOf(sc); got != tt.want.decision {
+			if got := decisionOf(sc); got != tt.want.decision {
 				t.Errorf("decision %v, want %v", got, tt.want.decision)
 			}
 			var others []string

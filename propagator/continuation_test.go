@@ -14,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
@@ -34,7 +35,7 @@ func TestStrictContinuation(t *testing.T) { // V-OR
 				t.Fatalf("continued = %v, want %v", sc.IsValid(), tt.Continued)
 			}
 			traceID, _, _ := strings.Cut(tt.SentryTrace, "-")
-			if _, ok := propagator.IncomingFromContext(ctx, mustTraceID(t, traceID)); ok != tt.Continued {
+			if _, ok := protocol.IncomingFromContext(ctx, mustTraceID(t, traceID)); ok != tt.Continued {
 				t.Errorf("Sentry state kept = %v", ok)
 			}
 		})

@@ -40,8 +40,23 @@
 // never does. A deferred trace reaches them as an unsampled traceparent,
 // which their parent-based samplers drop.
 //
+// Three accessors read a context's Sentry state, for logs, error reports
+// and decisions in handlers:
+//
+//	propagator.DecisionFromContext(ctx)   // Sampled, NotSampled or Deferred
+//	propagator.SampleRandFromContext(ctx) // "0.0812", true
+//	propagator.DSCFromContext(ctx, nil)   // the DSC sent downstream, decoded
+//
+// # Outgoing requests
+//
+// WithTracePropagationTargets limits the requests that get the headers, by
+// the URL that ContextWithURL records; requests to the DSN's ingest never
+// get them, and SuppressInject turns Inject off for one context.
+//
+// # Bad input
+//
 // Malformed input never fails a request: an invalid sentry-trace is
 // ignored, so the service starts its own trace; a malformed baggage member
 // is skipped and the rest kept; only the first 8192 bytes and 64 members of
-// baggage are read.
+// baggage are read. Options that are nil are ignored.
 package propagator

@@ -3,7 +3,10 @@ package propagator_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 
@@ -63,17 +66,6 @@ func ExampleNew_extractInject() {
 	// sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-sample_rand=0.25,sentry-release=web%401.0
 }
 
-func ExampleIncomingFromContext() {
-	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
-		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-0",
-		"baggage":      "sentry-sample_rate=0.1,sentry-sample_rand=0.5",
-	})
-	in, ok := propagator.IncomingFromContext(ctx, trace.SpanContextFromContext(ctx).TraceID())
-	rate, _ := in.SampleRate()
-	fmt.Println(ok, in.Decision(), in.SampleRand(), rate)
-	// Output: true not sampled 0.5 0.1
-}
-
 func ExampleWithTracePropagationTargets() {
 	p := propagator.New(propagator.WithTracePropagationTargets([]propagator.Target{
 		propagator.Substring("https://api.example.com"),
@@ -102,25 +94,6 @@ func ExampleSuppressInject() {
 	// Output: 0
 }
 
-func ExampleSentryTrace() {
-	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
-		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285"})
-	fmt.Println(propagator.SentryTrace(trace.SpanContextFromContext(ctx)))
-	// Output: 771a43a4192642f0b136d5159a501700-b72fa28504b07285
-}
-
-func ExampleTraceStateMember() {
-	m := propagator.TraceStateMember{Decision: propagator.Sampled, SampleRand: "0.123456", Rate: "0.25", Head: true, Transaction: "GET /users/{id}"}
-	ts, _ := m.Insert(trace.TraceState{})
-	fmt.Println(ts)
-	// Output: sentry=s:1;r:0.123456;t:0.25;h:1;n:GET%20/users/{id}
-}
-
-func ExampleTransactionSource() {
-	fmt.Println(propagator.TransactionSource(nil))
-	// Output: custom
-}
-
 func ExampleContextWithURL() {
 	p := propagator.New(propagator.WithDSN("http://public@127.0.0.1:9000/42"))
 	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
@@ -138,57 +111,148 @@ func ExampleContextWithURL() {
 	// http://127.0.0.1:8080/orders: "771a0100000000000000000000000000-b702000000000000-1"
 }
 
-func ExampleWithoutTrace() {
+// A handler reads the decision of the trace it continues, for example to
+// skip expensive debug work when the trace is not recorded.
+func ExampleDecisionFromContext() {
+	p := propagator.New()
+	for _, header := range []string{
+		"771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"771a43a4192642f0b136d5159a501700-b72fa28504b07285-0",
+		"771a43a4192642f0b136d5159a501700-b72fa28504b07285",
+	} {
+		ctx := p.Extract(context.Background(), propagation.MapCarrier{"sentry-trace": header})
+		fmt.Println(propagator.DecisionFromContext(ctx))
+	}
+	fmt.Println(propagator.DecisionFromContext(context.Background()))
+	// Output:
+	// sampled
+	// not sampled
+	// deferred
+	// deferred
+}
+
+// The sample_rand of a continued trace is the upstream one; a trace started
+// here has one derived from its trace id, the same in every process.
+func ExampleSampleRandFromContext() {
 	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
-		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1"})
-	fresh := propagator.WithoutTrace(ctx)
-	fmt.Println(trace.SpanContextFromContext(fresh).IsValid())
-	// Output: false
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285",
+		"baggage":      "sentry-sample_rand=0.4242",
+	})
+	fmt.Println(propagator.SampleRandFromContext(ctx))
+	fmt.Println(propagator.SampleRandFromContext(context.Background()))
+	// Output:
+	// 0.4242 true
+	//  false
 }
 
-func ExampleInjectSuppressed() {
-	fmt.Println(propagator.InjectSuppressed(propagator.SuppressInject(context.Background())))
-	// Output: true
-}
-
-func ExampleDecisionOf() {
-	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
-		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285"})
-	fmt.Println(propagator.DecisionOf(trace.SpanContextFromContext(ctx)))
-	// Output: deferred
-}
-
-func ExampleHeadSampleRand() {
-	id, _ := trace.TraceIDFromHex("771a43a4192642f0b136d5159a501700")
-	rand := propagator.HeadSampleRand(id, trace.TraceState{})
-	x, ok := propagator.ParseSampleRand(rand)
-	fmt.Println(len(rand), ok, x >= 0 && x < 1, rand == propagator.HeadSampleRand(id, trace.TraceState{}))
-	// Output: 8 true true true
-}
-
-func ExampleParseSampleRand() {
-	for _, s := range []string{"0.25", "1e-7", "1", "0.5abc"} {
-		_, ok := propagator.ParseSampleRand(s)
-		fmt.Println(s, ok)
+// The DSC a service sends on: here, the frozen one of the continued trace,
+// as a log line or an error report would name it.
+func ExampleDSCFromContext() {
+	p := propagator.Composite(propagator.WithRelease("api@2.0"))
+	ctx := p.Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"baggage":      "sentry-release=web%401.0,sentry-sample_rate=0.5,sentry-sample_rand=0.25,vendor=x",
+	})
+	dsc := propagator.DSCFromContext(ctx, p)
+	for _, k := range slices.Sorted(maps.Keys(dsc)) {
+		fmt.Printf("%s=%s\n", k, dsc[k])
 	}
 	// Output:
-	// 0.25 true
-	// 1e-7 true
-	// 1 false
-	// 0.5abc false
+	// release=web@1.0
+	// sample_rand=0.25
+	// sample_rate=0.5
 }
 
-func ExampleParseRate() {
-	rate, ok := propagator.ParseRate("1")
-	fmt.Println(rate, ok, propagator.FormatRate(0.25))
-	// Output: 1 true 0.25
+// Rejected input and withheld requests are logged at debug level.
+func ExampleWithLogger() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level:       slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr { return dropTime(a) },
+	}))
+	p := propagator.New(propagator.WithLogger(logger))
+	p.Extract(context.Background(), propagation.MapCarrier{"sentry-trace": "not-a-trace"})
+	// Output: level=DEBUG msg="ignoring invalid sentry-trace"
 }
 
-func ExampleParseTraceState() {
-	ts, _ := trace.ParseTraceState("sentry=s:0;r:0.9;t:0.1,vendor=x")
-	m, ok := propagator.ParseTraceState(ts)
-	fmt.Println(ok, m.Decision, m.SampleRand, m.Rate, m.Head)
-	// Output: true not sampled 0.9 0.1 false
+// dropTime removes the time from log lines, so that the output is stable.
+func dropTime(a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
+// A trace started here sends a head DSC built from the options.
+func ExampleWithDSN() {
+	p := propagator.New(
+		propagator.WithDSN("https://public@o1.ingest.us.sentry.io/1"),
+		propagator.WithRelease("shop@1.4.2"),
+		propagator.WithEnvironment("staging"),
+	)
+	dsc := propagator.DSCFromContext(sampledContext(), p)
+	fmt.Println(dsc["public_key"], dsc["org_id"], dsc["release"], dsc["environment"])
+	// Output: public 1 shop@1.4.2 staging
+}
+
+func ExampleWithRelease() {
+	dsc := propagator.DSCFromContext(sampledContext(), propagator.New(propagator.WithRelease("shop@1.4.2")))
+	fmt.Println(dsc["release"])
+	// Output: shop@1.4.2
+}
+
+func ExampleWithEnvironment() {
+	fmt.Println(propagator.DSCFromContext(sampledContext(), propagator.New())["environment"])
+	fmt.Println(propagator.DSCFromContext(sampledContext(), propagator.New(propagator.WithEnvironment("staging")))["environment"])
+	// Output:
+	// production
+	// staging
+}
+
+// An org id of its own overrides the DSN's.
+func ExampleWithOrgID() {
+	p := propagator.New(propagator.WithDSN("https://public@o1.ingest.us.sentry.io/1"), propagator.WithOrgID("42"))
+	fmt.Println(propagator.DSCFromContext(sampledContext(), p)["org_id"])
+	// Output: 42
+}
+
+// Under strict continuation, a trace without an org id does not continue
+// in a service that has one.
+func ExampleWithStrictTraceContinuation() {
+	for _, strict := range []bool{false, true} {
+		p := propagator.New(propagator.WithOrgID("1"), propagator.WithStrictTraceContinuation(strict))
+		ctx := p.Extract(context.Background(), propagation.MapCarrier{
+			"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1"})
+		fmt.Println(strict, trace.SpanContextFromContext(ctx).IsValid())
+	}
+	// Output:
+	// false true
+	// true false
+}
+
+// sampledContext holds a sampled span context of a trace started here.
+func sampledContext() context.Context {
+	return trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x77, 0x1a, 1},
+		SpanID:     trace.SpanID{0xb7, 2},
+		TraceFlags: trace.FlagsSampled,
+	}))
+}
+
+func ExampleDecision_String() {
+	fmt.Println(propagator.Sampled, propagator.NotSampled, propagator.Deferred)
+	// Output: sampled not sampled deferred
+}
+
+// Any type with MatchString is a Target, *regexp.Regexp among them.
+func ExampleTarget() {
+	targets := []propagator.Target{regexp.MustCompile(`^https://api\.`), propagator.Substring("/internal/")}
+	for _, url := range []string{"https://api.example.com/v1", "https://cdn.example.com/internal/x", "https://cdn.example.com/app.js"} {
+		fmt.Println(url, slices.ContainsFunc(targets, func(t propagator.Target) bool { return t.MatchString(url) }))
+	}
+	// Output:
+	// https://api.example.com/v1 true
+	// https://cdn.example.com/internal/x true
+	// https://cdn.example.com/app.js false
 }
 
 func ExampleSubstring() {

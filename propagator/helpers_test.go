@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/vectors"
+	"github.com/otelsentry/otelsentry/propagator"
 )
 
 // Notation of SPEC.md.
@@ -122,4 +123,9 @@ var alwaysOn = sdktrace.AlwaysSample()
 func sampledRoot(t *testing.T) context.Context {
 	return trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: mustTraceID(t, T), SpanID: mustSpanID(t, S), TraceFlags: trace.FlagsSampled}))
+}
+
+// decisionOf returns the decision DecisionFromContext reads from sc.
+func decisionOf(sc trace.SpanContext) propagator.Decision {
+	return propagator.DecisionFromContext(trace.ContextWithSpanContext(context.Background(), sc))
 }

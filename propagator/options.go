@@ -10,11 +10,7 @@ import (
 	"github.com/otelsentry/otelsentry/internal/targets"
 )
 
-// DefaultEnvironment is the environment a head-of-trace DSC names when none
-// is configured.
-const DefaultEnvironment = "production"
-
-// Option configures the propagator.
+// Option configures the propagator. A nil Option is ignored.
 type Option interface {
 	apply(*config)
 }
@@ -37,9 +33,11 @@ type config struct {
 }
 
 func newConfig(opts []Option) config {
-	c := config{environment: DefaultEnvironment, logger: slog.New(slog.DiscardHandler)}
+	c := config{environment: "production", logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
-		o.apply(&c)
+		if o != nil {
+			o.apply(&c)
+		}
 	}
 	if c.orgID == "" {
 		c.orgID = c.dsn.OrgID()
@@ -71,7 +69,7 @@ func WithDSN(s string) Option {
 }
 
 // WithOrgID sets the local organization id, taking precedence over the one
-// in the DSN. Org ids are compared as strings (OR-3).
+// in the DSN. Org ids are compared as strings, so "0123" is not "123".
 func WithOrgID(id string) Option {
 	return optionFunc(func(c *config) { c.orgID = strings.Trim(id, " \t") })
 }
@@ -92,8 +90,8 @@ func WithEnvironment(env string) Option {
 }
 
 // WithStrictTraceContinuation makes Extract continue a trace only when the
-// incoming and local org ids are equal or both absent (OR-5). Traces with
-// two different org ids are never continued, strict or not (OR-4).
+// incoming and local org ids are equal or both absent. Traces with two
+// different org ids are never continued, strict or not.
 func WithStrictTraceContinuation(on bool) Option {
 	return optionFunc(func(c *config) { c.strict = on })
 }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/otelsentry/otelsentry/dsn"
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -77,5 +78,29 @@ func TestOversizeInputIsCapped(t *testing.T) { // BG-8, ST-11
 	t.Logf("allocated %d and %d bytes per Extract", small, large)
 	if large > 2*small+4096 || large > 64<<10 {
 		t.Errorf("Extract allocated %d bytes for 5 MB of baggage, %d for 20 KB", large, small)
+	}
+}
+
+// A nil Option is ignored, never a panic.
+func TestNilOption(t *testing.T) {
+	for _, p := range []propagation.TextMapPropagator{
+		propagator.New(nil, propagator.WithRelease("r"), nil),
+		propagator.Composite(nil, propagator.WithRelease("r")),
+	} {
+		if got := propagator.DSCFromContext(sampledRoot(t), p)["release"]; got != "r" {
+			t.Errorf("release %q, want the option after nil applied", got)
+		}
+	}
+}
+
+// The decision has the values of the protocol's, which DecisionFromContext
+// converts.
+func TestDecisionValues(t *testing.T) {
+	for d, want := range map[protocol.Decision]propagator.Decision{
+		protocol.Deferred: propagator.Deferred, protocol.Sampled: propagator.Sampled, protocol.NotSampled: propagator.NotSampled,
+	} {
+		if propagator.Decision(d) != want {
+			t.Errorf("protocol decision %d is %v, want %v", d, propagator.Decision(d), want)
+		}
 	}
 }

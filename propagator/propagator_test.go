@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -190,14 +191,14 @@ func TestExtract(t *testing.T) { // V-PR 18-24
 		id       string
 		carrier  propagation.TextMapCarrier
 		decision propagator.Decision
-		dsc      propagator.DSC // nil: frozen empty
+		dsc      map[string]string // nil: frozen empty
 	}{
 		{"V-PR-18", propagation.MapCarrier{"sentry-trace": T + "-" + S + "-1"}, propagator.Sampled, nil},
 		{"V-PR-19", propagation.MapCarrier{"sentry-trace": T + "-" + S + "-0"}, propagator.NotSampled, nil},
 		{"V-PR-20", propagation.MapCarrier{"sentry-trace": T + "-" + S}, propagator.Deferred, nil},
 		{"V-PR-21", propagation.MapCarrier{"sentry-trace": T + "-" + S + "-1",
 			"baggage": "sentry-environment=production,sentry-release=1.0.0,sentry-public_key=abc,sentry-trace_id=" + T + ",sentry-transaction=dsc-transaction,sentry-sample_rand=0.123"},
-			propagator.Sampled, propagator.DSC{"environment": "production", "release": "1.0.0", "public_key": "abc",
+			propagator.Sampled, map[string]string{"environment": "production", "release": "1.0.0", "public_key": "abc",
 				"trace_id": T, "transaction": "dsc-transaction", "sample_rand": "0.123"}},
 		{"V-PR-22", propagation.HeaderCarrier{"Sentry-Trace": {T + "-" + S + "-1"}, "Baggage": {""}}, propagator.Sampled, nil},
 	}
@@ -208,23 +209,20 @@ func TestExtract(t *testing.T) { // V-PR 18-24
 			if sc.TraceID() != tid || sc.SpanID().String() != S || !sc.IsRemote() {
 				t.Fatalf("span context %v", sc)
 			}
-			if sc.IsSampled() != (tt.decision == propagator.Sampled) || propagator.DecisionOf(sc) != tt.decision {
-				t.Errorf("flags %v, decision %v, want %v", sc.TraceFlags(), propagator.DecisionOf(sc), tt.decision)
+			if sc.IsSampled() != (tt.decision == propagator.Sampled) || decisionOf(sc) != tt.decision {
+				t.Errorf("flags %v, decision %v, want %v", sc.TraceFlags(), decisionOf(sc), tt.decision)
 			}
-			m, ok := propagator.ParseTraceState(sc.TraceState())
-			if !ok || m.Decision != tt.decision || m.Head || m.Rate != "" || m.Transaction != "" {
+			m, ok := protocol.ParseTraceState(sc.TraceState())
+			if !ok || propagator.Decision(m.Decision) != tt.decision || m.Head || m.Rate != "" || m.Transaction != "" {
 				t.Errorf("sentry member %+v (%q)", m, sc.TraceState().String())
 			}
-			in, ok := propagator.IncomingFromContext(ctx, tid)
-			if !ok {
-				t.Fatal("no Sentry state")
+			rand, ok := propagator.SampleRandFromContext(ctx)
+			if !ok || m.SampleRand != rand {
+				t.Errorf("member r %q, state %q", m.SampleRand, rand)
 			}
-			if m.SampleRand != in.SampleRand() {
-				t.Errorf("member r %q, state %q", m.SampleRand, in.SampleRand())
-			}
-			got := in.DSC()
+			got := propagator.DSCFromContext(ctx, p)
 			if tt.dsc == nil {
-				if !in.FrozenEmpty() || len(got) != 1 || got["sample_rand"] == "" {
+				if len(got) != 1 || got["sample_rand"] != rand {
 					t.Errorf("DSC %v, want frozen empty with sample_rand", got)
 				}
 				return
@@ -262,7 +260,7 @@ func TestStateBoundToTraceID(t *testing.T) { // OT-2
 	ctx := extract(p, map[string]string{"sentry-trace": T + "-" + S + "-1", "baggage": "sentry-release=upstream,sentry-sample_rand=0.1"})
 	ctx, span := tracer(t, alwaysOn).Start(ctx, "fresh", trace.WithNewRoot())
 	defer span.End()
-	if _, ok := propagator.IncomingFromContext(ctx, span.SpanContext().TraceID()); ok {
+	if _, ok := protocol.IncomingFromContext(ctx, span.SpanContext().TraceID()); ok {
 		t.Error("new root sees the old trace's state")
 	}
 	got := sentryMembers(t, inject(ctx, p).Get("baggage"))

@@ -51,7 +51,7 @@ func TestExtractSentryTrace(t *testing.T) { // V-ST
 				if !sc.IsRemote() {
 					t.Errorf("%s: not remote", name)
 				}
-				if got := propagator.DecisionOf(sc); got != want {
+				if got := decisionOf(sc); got != want {
 					t.Errorf("%s: decision %v, want %v", name, got, want)
 				}
 				if sc.IsSampled() != (want == propagator.Sampled) {
@@ -121,14 +121,4 @@ func TestSerialisation(t *testing.T) { // V-SE
 			t.Errorf("sentry-trace %q, want the new root's own trace id", got)
 		}
 	})
-}
-
-func TestSentryTraceHelper(t *testing.T) {
-	if got := propagator.SentryTrace(trace.SpanContext{}); got != "" {
-		t.Errorf("invalid SpanContext: %q", got)
-	}
-	ctx := extract(propagator.New(), map[string]string{"sentry-trace": T + "-" + S})
-	if got := propagator.SentryTrace(trace.SpanContextFromContext(ctx)); got != T+"-"+S {
-		t.Errorf("deferred: %q", got)
-	}
 }

@@ -8,7 +8,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/sampling"
 )
 
@@ -61,7 +61,7 @@ func TestConcurrentSampling(t *testing.T) {
 					return
 				}
 				_, span := w.start(context.Background(), "root")
-				if m, ok := propagator.ParseTraceState(span.SpanContext().TraceState()); !ok || m.SampleRand != propagator.HeadSampleRand(span.SpanContext().TraceID(), trace.TraceState{}) {
+				if m, ok := protocol.ParseTraceState(span.SpanContext().TraceState()); !ok || m.SampleRand != protocol.HeadSampleRand(span.SpanContext().TraceID(), trace.TraceState{}) {
 					errs <- span.SpanContext().TraceState().String()
 					return
 				}

@@ -3,22 +3,22 @@ package sampling
 import (
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/internal/protocol"
 )
 
-// consistentOT updates the "ot" member for a decision (IO-4, IO-5): rv is
+// consistentOT updates the "ot" member for a decision: rv is
 // added from sample_rand unless one exists; th is set for a trace sampled at
 // this sampler's own rate, kept on an inherited decision, and removed
 // otherwise, and whenever rv < th.
-func consistentOT(ts trace.TraceState, rand float64, d propagator.Decision, localRate float64, local bool) (trace.TraceState, error) {
-	ot := propagator.ParseOTMember(ts)
+func consistentOT(ts trace.TraceState, rand float64, d protocol.Decision, localRate float64, local bool) (trace.TraceState, error) {
+	ot := protocol.ParseOTMember(ts)
 	if !ot.HasRV {
-		ot.RV, ot.HasRV = propagator.RVFromSampleRand(rand), true
+		ot.RV, ot.HasRV = protocol.RVFromSampleRand(rand), true
 	}
 	switch {
-	case local && d == propagator.Sampled && localRate > 0:
-		ot.TH, ot.HasTH = propagator.ThresholdFromRate(localRate), true
-	case local || d != propagator.Sampled:
+	case local && d == protocol.Sampled && localRate > 0:
+		ot.TH, ot.HasTH = protocol.ThresholdFromRate(localRate), true
+	case local || d != protocol.Sampled:
 		ot.HasTH = false
 	}
 	// A threshold above rv would tell OTel samplers to drop a sampled

@@ -5,30 +5,9 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelsentry/otelsentry/propagator"
 )
-
-// ParentDecision is what a local root span knows of its parent's decision.
-type ParentDecision uint8
-
-const (
-	// ParentUnknown: no parent, or a parent that deferred the decision.
-	ParentUnknown ParentDecision = iota
-	// ParentSampled: the parent sampled the trace.
-	ParentSampled
-	// ParentNotSampled: the parent decided not to sample the trace.
-	ParentNotSampled
-)
-
-// String returns "unknown", "sampled" or "not sampled".
-func (d ParentDecision) String() string {
-	switch d {
-	case ParentSampled:
-		return "sampled"
-	case ParentNotSampled:
-		return "not sampled"
-	}
-	return "unknown"
-}
 
 // TracesSampler returns the sample rate for a local root span, in [0,1].
 type TracesSampler func(SamplingContext) float64
@@ -47,8 +26,9 @@ type SamplingContext struct {
 	Attributes []attribute.KeyValue
 	// Links are those given when the span starts.
 	Links []trace.Link
-	// ParentDecision is the upstream decision, if any.
-	ParentDecision ParentDecision
+	// ParentDecision is the upstream decision: Deferred when there is no
+	// parent, or when the parent deferred the decision.
+	ParentDecision propagator.Decision
 	// ParentSampleRate is the upstream sample_rate; valid when
 	// HasParentSampleRate is set.
 	ParentSampleRate    float64
@@ -62,9 +42,9 @@ func (c SamplingContext) Inherit(fallback float64) float64 {
 	switch {
 	case c.HasParentSampleRate:
 		return c.ParentSampleRate
-	case c.ParentDecision == ParentSampled:
+	case c.ParentDecision == propagator.Sampled:
 		return 1
-	case c.ParentDecision == ParentNotSampled:
+	case c.ParentDecision == propagator.NotSampled:
 		return 0
 	}
 	return fallback

@@ -15,9 +15,10 @@
 //
 // Spans with a local parent copy its decision. The sample_rand is the one
 // that came in (kept by the propagator package's Extract), or, at the head
-// of a trace, propagator.HeadSampleRand's: OTel's consistent-sampling
-// randomness when the parent carries one, else one derived from the trace
-// id, which Inject derives too. It is never drawn again for a decision.
+// of a trace, OTel's consistent-sampling randomness when the parent carries
+// one, else one derived from the trace id, which Inject derives too. It is
+// never drawn again for a decision; propagator.SampleRandFromContext reads
+// it, and propagator.DecisionFromContext the decision.
 //
 //	tp := sdktrace.NewTracerProvider(
 //		sdktrace.WithSampler(sampling.New(sampling.WithSampleRate(0.25))),
@@ -31,6 +32,16 @@
 // process is the head of the trace, and, there, the transaction name. So
 // every child span, even in a goroutine that only holds the SpanContext,
 // injects the same sentry-trace flag and Dynamic Sampling Context.
+//
+// A traces sampler sees the parent's decision as a propagator.Decision, and
+// keeps upstream decisions with Inherit:
+//
+//	sampling.New(sampling.WithTracesSampler(func(c sampling.SamplingContext) float64 {
+//		if c.Name == "GET /healthz" {
+//			return 0
+//		}
+//		return c.Inherit(0.1) // the parent's rate or decision, else 10%
+//	}))
 //
 // # Transaction names
 //

@@ -2,9 +2,13 @@ package sampling_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -81,7 +85,56 @@ func ExampleNew() {
 }
 
 func ExampleSamplingContext_Inherit() {
-	c := sampling.SamplingContext{ParentDecision: sampling.ParentSampled}
+	c := sampling.SamplingContext{ParentDecision: propagator.Sampled}
 	fmt.Println(c.Inherit(0.1), sampling.SamplingContext{}.Inherit(0.1))
 	// Output: 1 0.1
+}
+
+// Invalid rates from a traces sampler, and its panics, are logged at debug
+// level; the span is not sampled.
+func ExampleWithLogger() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	s := sampling.New(sampling.WithLogger(logger),
+		sampling.WithTracesSampler(func(sampling.SamplingContext) float64 { return 2 }))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(s))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	_, span := tp.Tracer("example").Start(context.Background(), "job")
+	defer span.End()
+	// Output: level=DEBUG msg="invalid sample rate: not sampled" rate=2
+}
+
+// A configured rate outside [0,1] is reported through otel.Handle.
+func ExampleErrInvalidRate() {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		fmt.Println(errors.Is(err, sampling.ErrInvalidRate))
+	}))
+	defer otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	sampling.New(sampling.WithSampleRate(1.5))
+	// Output: true
+}
+
+// The traces sampler sees the parent's decision.
+func ExampleTracesSampler() {
+	var sampler sampling.TracesSampler = func(c sampling.SamplingContext) float64 {
+		fmt.Println(c.Name, c.ParentDecision)
+		return c.Inherit(0.5)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampling.New(sampling.WithTracesSampler(sampler))))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-0"})
+	_, span := tp.Tracer("example").Start(ctx, "GET /orders")
+	defer span.End()
+	fmt.Println(span.SpanContext().IsSampled())
+	// Output:
+	// GET /orders not sampled
+	// false
 }

@@ -7,8 +7,8 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/vectors"
-	"github.com/otelsentry/otelsentry/propagator"
 )
 
 // FuzzConsistentOT feeds arbitrary "ot" members and sample_rand values to
@@ -40,12 +40,12 @@ func FuzzConsistentOT(f *testing.F) {
 		if err != nil {
 			return
 		}
-		in := propagator.ParseOTMember(ts)
-		out, err := consistentOT(ts, rand, propagator.Decision(decision%3), rate, local)
+		in := protocol.ParseOTMember(ts)
+		out, err := consistentOT(ts, rand, protocol.Decision(decision%3), rate, local)
 		if err != nil {
 			t.Fatalf("ot=%q: %v", ot, err)
 		}
-		got := propagator.ParseOTMember(out)
+		got := protocol.ParseOTMember(out)
 		if !got.HasRV || in.HasRV && got.RV != in.RV {
 			t.Fatalf("ot=%q: rv %x, was %x", ot, got.RV, in.RV)
 		}

@@ -8,6 +8,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
@@ -58,25 +59,9 @@ func (w world) inject(ctx context.Context) propagation.MapCarrier {
 	return c
 }
 
-// dsc returns the decoded Sentry members of a baggage value.
-func dsc(t testing.TB, baggage string) map[string]string {
+func member(t testing.TB, sc trace.SpanContext) protocol.TraceStateMember {
 	t.Helper()
-	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
-		"sentry-trace": T + "-" + S, "baggage": baggage})
-	in, ok := propagator.IncomingFromContext(ctx, trace.SpanContextFromContext(ctx).TraceID())
-	if !ok {
-		t.Fatal("could not read back the baggage")
-	}
-	m := in.DSC()
-	if in.FrozenEmpty() {
-		delete(m, "sample_rand") // only the backfill
-	}
-	return m
-}
-
-func member(t testing.TB, sc trace.SpanContext) propagator.TraceStateMember {
-	t.Helper()
-	m, ok := propagator.ParseTraceState(sc.TraceState())
+	m, ok := protocol.ParseTraceState(sc.TraceState())
 	if !ok {
 		t.Fatalf("no sentry member in %q", sc.TraceState().String())
 	}

@@ -4,7 +4,7 @@ import (
 	"log/slog"
 )
 
-// Option configures the sampler.
+// Option configures the sampler. A nil Option is ignored.
 type Option interface {
 	apply(*config)
 }
@@ -24,7 +24,9 @@ type config struct {
 func newConfig(opts []Option) config {
 	c := config{logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
-		o.apply(&c)
+		if o != nil {
+			o.apply(&c)
+		}
 	}
 	return c
 }

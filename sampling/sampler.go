@@ -11,6 +11,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -44,14 +45,14 @@ func New(opts ...Option) sdktrace.Sampler {
 func (s *sentrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	parent := trace.SpanContextFromContext(p.ParentContext)
 	if parent.IsValid() && !parent.IsRemote() {
-		// SM-7: a child span shares its local parent's state, unchanged.
+		// A child span shares its local parent's state, unchanged.
 		return sdktrace.SamplingResult{Decision: otelDecision(parent.IsSampled()), Tracestate: parent.TraceState()}
 	}
 	return s.sampleRoot(p, parent)
 }
 
 // sampleRoot decides for a local root span, whose parent is remote or
-// absent (SM-1).
+// absent.
 func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
 	sc := SamplingContext{
 		ParentContext: p.ParentContext,
@@ -65,70 +66,65 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 		ts        trace.TraceState
 		rand      string
 		hasMember bool
+		// parentDecision is the upstream decision; Deferred also stands
+		// for no parent.
+		parentDecision = protocol.Deferred
 	)
 	if parent.IsValid() {
 		ts = parent.TraceState()
-		var member propagator.TraceStateMember
-		member, hasMember = propagator.ParseTraceState(ts)
-		if in, ok := propagator.IncomingFromContext(p.ParentContext, p.TraceID); ok {
+		var member protocol.TraceStateMember
+		member, hasMember = protocol.ParseTraceState(ts)
+		if in, ok := protocol.IncomingFromContext(p.ParentContext, p.TraceID); ok {
 			rand = in.SampleRand()
 			sc.ParentSampleRate, sc.HasParentSampleRate = in.SampleRate()
 		} else {
 			rand = member.SampleRand
 		}
-		// As propagator.DecisionOf, with the member already parsed.
-		switch {
-		case parent.IsSampled():
-			sc.ParentDecision = ParentSampled
-		case !hasMember || member.Decision != propagator.Deferred:
-			sc.ParentDecision = ParentNotSampled
-		}
+		parentDecision = protocol.DecisionWith(parent, member, hasMember)
+		sc.ParentDecision = propagator.Decision(parentDecision)
 	}
 	// This process is the head of the trace for Sentry when nothing
 	// upstream spoke Sentry: no parent, or one known from traceparent alone.
 	head := !hasMember
 	if rand == "" {
-		rand = propagator.HeadSampleRand(p.TraceID, ts)
+		rand = protocol.HeadSampleRand(p.TraceID, ts)
 	}
-	randValue, _ := propagator.ParseSampleRand(rand)
+	randValue, _ := protocol.ParseSampleRand(rand)
 
-	member := propagator.TraceStateMember{SampleRand: rand, Head: head}
+	member := protocol.TraceStateMember{SampleRand: rand, Head: head}
 	local := true
 	var rate float64
 	switch {
 	case s.cfg.tracesSampler != nil:
 		rate = s.callTracesSampler(p.ParentContext, sc)
-	case sc.ParentDecision != ParentUnknown:
-		local = false
+	case parentDecision != protocol.Deferred:
+		member.Decision, local = parentDecision, false
 	case s.cfg.hasRate:
 		rate = s.cfg.rate
 	default:
-		member.Decision, local = propagator.Deferred, false
+		member.Decision, local = protocol.Deferred, false
 	}
 	switch {
 	case local && !validRate(rate):
 		s.debug(p.ParentContext, "invalid sample rate: not sampled", slog.Float64("rate", rate))
-		member.Decision = propagator.NotSampled
+		member.Decision = protocol.NotSampled
 	case local:
 		member.Decision = decide(randValue, rate)
-		// A rate too small to be read back is left out, as OT-4 allows.
-		if t := propagator.FormatRate(rate); rateReadable(t) {
+		// A rate too small to be read back is left out rather than
+		// written unreadable.
+		if t := protocol.FormatRate(rate); rateReadable(t) {
 			member.Rate = t
 		}
-	case sc.ParentDecision == ParentSampled:
-		member.Decision = propagator.Sampled
-	case sc.ParentDecision == ParentNotSampled:
-		member.Decision = propagator.NotSampled
 	}
-	if head && member.Decision != propagator.Deferred &&
-		propagator.TransactionSource(p.Attributes) != propagator.SourceURL {
+	if head && member.Decision != protocol.Deferred &&
+		protocol.TransactionSource(p.Attributes) != protocol.SourceURL {
 		member.Transaction = p.Name
 	}
 
 	ts, err := member.Insert(ts)
 	if err != nil {
 		// The decision must travel even when a field does not fit.
-		ts, err = propagator.TraceStateMember{Decision: member.Decision, SampleRand: member.SampleRand, Head: head}.Insert(ts)
+		ts, err = protocol.TraceStateMember{Decision: member.Decision, SampleRand: member.SampleRand, Head: head}.Insert(ts)
 	}
 	if err == nil && s.cfg.consistent {
 		ts, err = consistentOT(ts, randValue, member.Decision, rate, local && member.Rate != "")
@@ -136,7 +132,7 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 	if err != nil {
 		s.debug(p.ParentContext, "trace state not updated", slog.Any("error", err))
 	}
-	return sdktrace.SamplingResult{Decision: otelDecision(member.Decision == propagator.Sampled), Tracestate: ts}
+	return sdktrace.SamplingResult{Decision: otelDecision(member.Decision == protocol.Sampled), Tracestate: ts}
 }
 
 // callTracesSampler runs the user's function; a panic counts as an
@@ -157,7 +153,7 @@ func (s *sentrySampler) Description() string {
 	case s.cfg.tracesSampler != nil:
 		return "SentrySampler{tracesSampler}"
 	case s.cfg.hasRate:
-		return "SentrySampler{rate:" + propagator.FormatRate(s.cfg.rate) + "}"
+		return "SentrySampler{rate:" + protocol.FormatRate(s.cfg.rate) + "}"
 	}
 	return "SentrySampler{deferred}"
 }
@@ -168,18 +164,18 @@ func (s *sentrySampler) debug(ctx context.Context, msg string, attrs ...slog.Att
 	}
 }
 
-// decide applies SM-4: sampled exactly when sample_rand < rate.
-func decide(rand, rate float64) propagator.Decision {
+// decide samples exactly when sample_rand < rate, as every Sentry SDK does.
+func decide(rand, rate float64) protocol.Decision {
 	if rand < rate {
-		return propagator.Sampled
+		return protocol.Sampled
 	}
-	return propagator.NotSampled
+	return protocol.NotSampled
 }
 
 func validRate(rate float64) bool { return rate >= 0 && rate <= 1 }
 
 func rateReadable(s string) bool {
-	_, ok := propagator.ParseRate(s)
+	_, ok := protocol.ParseRate(s)
 	return ok
 }
 

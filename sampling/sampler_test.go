@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
@@ -108,7 +109,7 @@ func TestSpecRows(t *testing.T) { // V-SM-16..24
 		if want := T + "-" + span.SpanContext().SpanID().String() + "-0"; out.Get("sentry-trace") != want {
 			t.Errorf("sentry-trace %q", out.Get("sentry-trace"))
 		}
-		got := dsc(t, out.Get("baggage"))
+		got := protocol.DecodeDSC(out.Get("baggage"))
 		if got["sampled"] != "true" || got["sample_rate"] != "0.75" || got["sample_rand"] != "0.500000" || len(got) != 3 {
 			t.Errorf("DSC %v, want the 3 members unchanged", got)
 		}
@@ -122,7 +123,7 @@ func TestSpecRows(t *testing.T) { // V-SM-16..24
 		if !span.SpanContext().IsSampled() {
 			t.Error("not sampled")
 		}
-		if got := dsc(t, w.inject(ctx).Get("baggage"))["sample_rate"]; got != "0.5" {
+		if got := propagator.DSCFromContext(ctx, w.prop)["sample_rate"]; got != "0.5" {
 			t.Errorf("sample_rate %q", got)
 		}
 	})
@@ -133,7 +134,7 @@ func TestSpecRows(t *testing.T) { // V-SM-16..24
 		if span.SpanContext().IsSampled() || !strings.HasSuffix(out.Get("sentry-trace"), "-0") {
 			t.Errorf("sampled %v, sentry-trace %q", span.SpanContext().IsSampled(), out.Get("sentry-trace"))
 		}
-		if got := dsc(t, out.Get("baggage"))["sample_rate"]; got != "0" {
+		if got := protocol.DecodeDSC(out.Get("baggage"))["sample_rate"]; got != "0" {
 			t.Errorf("sample_rate %q", got)
 		}
 	})
@@ -141,11 +142,11 @@ func TestSpecRows(t *testing.T) { // V-SM-16..24
 		w := newWorld(t, sampling.New(sampling.WithSampleRate(0)))
 		ctx, span := w.start(context.Background(), "root")
 		m := member(t, span.SpanContext())
-		if span.SpanContext().IsSampled() || m.Decision != propagator.NotSampled || m.Rate != "0" || m.SampleRand == "" || !m.Head {
+		if span.SpanContext().IsSampled() || m.Decision != protocol.NotSampled || m.Rate != "0" || m.SampleRand == "" || !m.Head {
 			t.Errorf("member %+v", m)
 		}
 		out := w.inject(ctx)
-		got := dsc(t, out.Get("baggage"))
+		got := protocol.DecodeDSC(out.Get("baggage"))
 		if !strings.HasSuffix(out.Get("sentry-trace"), "-0") || got["sampled"] != "false" || got["sample_rate"] != "0" || got["sample_rand"] != m.SampleRand {
 			t.Errorf("out %v, DSC %v", out, got)
 		}
@@ -163,8 +164,8 @@ func TestSpecRows(t *testing.T) { // V-SM-16..24
 		ctx, span := w.start(context.Background(), "root")
 		m := member(t, span.SpanContext())
 		out := w.inject(ctx)
-		got := dsc(t, out.Get("baggage"))
-		if span.SpanContext().IsSampled() || m.Decision != propagator.Deferred || strings.Count(out.Get("sentry-trace"), "-") != 1 {
+		got := protocol.DecodeDSC(out.Get("baggage"))
+		if span.SpanContext().IsSampled() || m.Decision != protocol.Deferred || strings.Count(out.Get("sentry-trace"), "-") != 1 {
 			t.Errorf("span %v, member %+v, sentry-trace %q", span.SpanContext(), m, out.Get("sentry-trace"))
 		}
 		for _, k := range []string{"sampled", "sample_rate", "transaction"} {
@@ -187,14 +188,14 @@ func TestSpecRows(t *testing.T) { // V-SM-16..24
 		if !span.SpanContext().IsSampled() {
 			t.Error("not sampled")
 		}
-		if got := dsc(t, w.inject(ctx).Get("baggage")); got["sample_rate"] != "0.5" || got["release"] != "r" {
+		if got := propagator.DSCFromContext(ctx, w.prop); got["sample_rate"] != "0.5" || got["release"] != "r" {
 			t.Errorf("DSC %v", got)
 		}
 	})
 	t.Run("V-SM-24", func(t *testing.T) {
 		w := newWorld(t, sdktrace.ParentBased(sdktrace.AlwaysSample()))
 		ctx, span := w.start(w.extract(T+"-"+S, ""), "child")
-		if span.SpanContext().IsSampled() || member(t, span.SpanContext()).Decision != propagator.Deferred {
+		if span.SpanContext().IsSampled() || member(t, span.SpanContext()).Decision != protocol.Deferred {
 			t.Errorf("span %v", span.SpanContext())
 		}
 		if got, want := w.inject(ctx).Get("sentry-trace"), T+"-"+span.SpanContext().SpanID().String(); got != want {
@@ -229,7 +230,7 @@ func TestTracesSampler(t *testing.T) { // SM-2, SM-7, bad input
 		t.Fatalf("traces sampler ran %d times, want once (local roots only)", len(seen))
 	}
 	c := seen[0]
-	if c.Name != "root" || c.Kind != trace.SpanKindServer || len(c.Attributes) != 1 || c.ParentDecision != sampling.ParentNotSampled ||
+	if c.Name != "root" || c.Kind != trace.SpanKindServer || len(c.Attributes) != 1 || c.ParentDecision != propagator.NotSampled ||
 		!c.HasParentSampleRate || c.ParentSampleRate != 0.125 || c.TraceID.String() != T || c.ParentContext == nil {
 		t.Errorf("sampling context %+v", c)
 	}
@@ -248,9 +249,9 @@ func TestInherit(t *testing.T) { // SM-2 helper
 		c    sampling.SamplingContext
 		want float64
 	}{
-		{sampling.SamplingContext{HasParentSampleRate: true, ParentSampleRate: 0.3, ParentDecision: sampling.ParentNotSampled}, 0.3},
-		{sampling.SamplingContext{ParentDecision: sampling.ParentSampled}, 1},
-		{sampling.SamplingContext{ParentDecision: sampling.ParentNotSampled}, 0},
+		{sampling.SamplingContext{HasParentSampleRate: true, ParentSampleRate: 0.3, ParentDecision: propagator.NotSampled}, 0.3},
+		{sampling.SamplingContext{ParentDecision: propagator.Sampled}, 1},
+		{sampling.SamplingContext{ParentDecision: propagator.NotSampled}, 0},
 		{sampling.SamplingContext{}, 0.42},
 	}
 	for _, tt := range tests {
@@ -265,14 +266,14 @@ func TestParentRecordsDecision(t *testing.T) { // OT-3: state follows the SpanCo
 	ctx, root := w.start(context.Background(), "GET /users/{id}", trace.WithAttributes(
 		attribute.String("http.request.method", "GET"), attribute.String("http.route", "/users/{id}")))
 	m := member(t, root.SpanContext())
-	if !m.Head || m.Transaction != "GET /users/{id}" || m.Rate != "1" || m.Decision != propagator.Sampled {
+	if !m.Head || m.Transaction != "GET /users/{id}" || m.Rate != "1" || m.Decision != protocol.Sampled {
 		t.Errorf("member %+v", m)
 	}
 	_, child := w.start(ctx, "db")
 	detached := trace.ContextWithSpanContext(context.Background(), child.SpanContext())
 	done := make(chan string)
 	go func() { done <- w.inject(detached).Get("baggage") }()
-	got := dsc(t, <-done)
+	got := protocol.DecodeDSC(<-done)
 	if got["transaction"] != "GET /users/{id}" || got["sample_rate"] != "1" || got["sampled"] != "true" || got["sample_rand"] != m.SampleRand {
 		t.Errorf("DSC from a detached child %v", got)
 	}
@@ -322,7 +323,7 @@ func TestInsideParentBased(t *testing.T) {
 		t.Errorf("deferred parent: %v", deferred.SpanContext())
 	}
 	_, sampled := w.start(w.extract(T+"-"+S+"-1", ""), "sampled")
-	if !sampled.SpanContext().IsSampled() || member(t, sampled.SpanContext()).Decision != propagator.Sampled {
+	if !sampled.SpanContext().IsSampled() || member(t, sampled.SpanContext()).Decision != protocol.Sampled {
 		t.Errorf("sampled parent: %v", sampled.SpanContext())
 	}
 }
@@ -332,11 +333,11 @@ func TestExtremeRates(t *testing.T) { // OT-4, SM-14: what is written can be rea
 		w := newWorld(t, sampling.New(sampling.WithTracesSampler(func(sampling.SamplingContext) float64 { return rate })))
 		ctx, span := w.start(w.extract(T+"-"+S, "sentry-release=r"), "root")
 		m := member(t, span.SpanContext())
-		if span.SpanContext().IsSampled() || m.Decision != propagator.NotSampled {
+		if span.SpanContext().IsSampled() || m.Decision != protocol.NotSampled {
 			t.Errorf("rate %v: span %v, member %+v", rate, span.SpanContext(), m)
 		}
 		if m.Rate != "" {
-			if _, ok := propagator.ParseRate(m.Rate); !ok {
+			if _, ok := protocol.ParseRate(m.Rate); !ok {
 				t.Errorf("rate %v written as unreadable t:%s", rate, m.Rate)
 			}
 		}
@@ -358,5 +359,13 @@ func TestSampleRandFromOTelRandomness(t *testing.T) {
 	after := vectors.Members(t, w.inject(spanCtx).Get("baggage"))["sentry-sample_rand"]
 	if before != "0.500000" || after != before {
 		t.Errorf("sample_rand %q before the span, %q after", before, after)
+	}
+}
+
+// A nil Option is ignored, never a panic.
+func TestNilOption(t *testing.T) {
+	w := newWorld(t, sampling.New(nil, sampling.WithSampleRate(1), nil))
+	if _, span := w.start(context.Background(), "root"); !span.SpanContext().IsSampled() {
+		t.Error("the option after nil was not applied")
 	}
 }

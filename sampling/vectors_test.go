@@ -10,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
@@ -27,7 +28,7 @@ func (f fixedIDs) NewSpanID(context.Context, trace.TraceID) trace.SpanID { retur
 func TestHeadDSC(t *testing.T) { // V-BS-13
 	// A trace id whose sample_rand is 0.250000, as the vector requires.
 	var id trace.TraceID
-	for i := 0; propagator.HeadSampleRand(id, trace.TraceState{}) != "0.250000"; i++ {
+	for i := 0; protocol.HeadSampleRand(id, trace.TraceState{}) != "0.250000"; i++ {
 		id = trace.TraceID{0: 0x4b, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)}
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampling.New(sampling.WithSampleRate(0.5))),
@@ -102,7 +103,7 @@ func TestSampleRandDecides(t *testing.T) { // V-SR rows with a local rate, and S
 }
 
 func TestRejectedTraceStartsFresh(t *testing.T) { // V-OR rows with a sampler
-	var parent sampling.ParentDecision = 99
+	var parent propagator.Decision = 99
 	s := sampling.New(sampling.WithTracesSampler(func(c sampling.SamplingContext) float64 {
 		parent = c.ParentDecision
 		return 1
@@ -115,7 +116,7 @@ func TestRejectedTraceStartsFresh(t *testing.T) { // V-OR rows with a sampler
 		}
 		_, span := w.start(w.extract("bc6d53f15eb88f4320054569b8c553d4-b72fa28504b07285-1", baggage), "root")
 		ro := span.(sdktrace.ReadOnlySpan)
-		if span.SpanContext().TraceID().String() == "bc6d53f15eb88f4320054569b8c553d4" || ro.Parent().IsValid() || parent != sampling.ParentUnknown {
+		if span.SpanContext().TraceID().String() == "bc6d53f15eb88f4320054569b8c553d4" || ro.Parent().IsValid() || parent != propagator.Deferred {
 			t.Errorf("org %q: trace %s, parent %v, parent decision %v", org, span.SpanContext().TraceID(), ro.Parent(), parent)
 		}
 	}

@@ -148,7 +148,13 @@ func TestChains(t *testing.T) {
 			t.Errorf("flush: %v", err)
 		}
 	}
-	report(t, "telemetry", sys.telemetryChecks(ctx, results), deviations)
+	telemetry := sys.telemetryChecks(ctx, results)
+	report(t, "telemetry", telemetry, deviations)
+	checks := len(telemetry)
+	for _, res := range results {
+		checks += len(res.Checks)
+	}
+	t.Logf("%d runs through %d hops, %d checks, %d recorded deviations of the peers", len(results), len(sys.hops), checks, len(deviations))
 	for d := range deviations {
 		t.Logf("recorded deviation: %s", d)
 	}

@@ -55,9 +55,8 @@ func TestConsistentAcrossServices(t *testing.T) {
 							}
 						}
 						// The head reports the trace and its sample_rand.
-						sc := trace.SpanContextFromContext(r.Context())
-						m, _ := propagator.ParseTraceState(sc.TraceState())
-						fmt.Fprintf(w, "%s %s", sc.TraceID(), m.SampleRand)
+						rand, _ := propagator.SampleRandFromContext(r.Context())
+						fmt.Fprintf(w, "%s %s", trace.SpanContextFromContext(r.Context()).TraceID(), rand)
 					})
 			}
 			rate := *chain.rates[chain.deciding]

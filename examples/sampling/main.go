@@ -55,8 +55,8 @@ func run(w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		member, _ := propagator.ParseTraceState(span.SpanContext().TraceState())
-		sampleRands[span.SpanContext().TraceID()], _ = propagator.ParseSampleRand(member.SampleRand)
+		rand, _ := propagator.SampleRandFromContext(spanCtx)
+		sampleRands[span.SpanContext().TraceID()], _ = strconv.ParseFloat(rand, 64)
 	}
 
 	// recordedAt counts, per trace, the services that recorded it.
@@ -72,7 +72,7 @@ func run(w io.Writer) error {
 				recorded++
 			}
 		}
-		err := exampleutil.PrintLine(w, "recorded", "service", s.Name, "rate", propagator.FormatRate(rates[i].rate),
+		err := exampleutil.PrintLine(w, "recorded", "service", s.Name, "rate", strconv.FormatFloat(rates[i].rate, 'f', -1, 64),
 			"traces", strconv.Itoa(recorded))
 		if err != nil {
 			return err

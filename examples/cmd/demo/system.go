@@ -19,6 +19,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -73,19 +74,21 @@ func newService(ctx context.Context, name string, b *bridge.Bridge) (*service, [
 	s := &service{name: name, recorder: tracetest.NewSpanRecorder()}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(b.Sampler()), sdktrace.WithResource(res), sdktrace.WithSpanProcessor(s.recorder)}
 	var exporting []string
-	for _, dest := range []struct{ env, dsn, what string }{
-		{"SENTRY_DSN", os.Getenv("SENTRY_DSN"), "Sentry (SENTRY_DSN)"},
-		{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "the OTLP collector at OTEL_EXPORTER_OTLP_ENDPOINT"},
-	} {
-		if os.Getenv(dest.env) == "" {
-			continue
-		}
-		exp, err := sentryotlp.New(ctx, dest.dsn)
+	if dsn := os.Getenv("SENTRY_DSN"); dsn != "" {
+		exp, err := sentryotlp.New(ctx, dsn)
 		if err != nil {
 			return nil, nil, err
 		}
 		opts = append(opts, sdktrace.WithBatcher(exp))
-		exporting = append(exporting, dest.what)
+		exporting = append(exporting, "Sentry (SENTRY_DSN)")
+	}
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
+		exp, err := otlptracehttp.New(ctx) // reads every OTEL_EXPORTER_OTLP_* setting
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+		exporting = append(exporting, "the OTLP collector at OTEL_EXPORTER_OTLP_ENDPOINT")
 	}
 	s.provider = sdktrace.NewTracerProvider(opts...)
 	s.tracer = s.provider.Tracer("otelsentry-demo")
@@ -298,20 +301,17 @@ func runChild(ctx context.Context, w io.Writer, rate float64) error {
 	return json.NewEncoder(w).Encode(report)
 }
 
-// newHop describes how a participant continued the trace in ctx: the span
-// it continued from and the DSC it continued with, or, at the head, the DSC
-// it sends.
+// newHop describes how a participant continued the trace in ctx: the trace,
+// its decision and the DSC it sends on, which is the one it continued with,
+// or, at the head, its own.
 func newHop(b *bridge.Bridge, service, from string, ctx context.Context) hop {
-	sc := trace.SpanContextFromContext(ctx)
-	h := hop{Service: service, From: from, TraceID: sc.TraceID().String(), Decision: propagator.DecisionOf(sc).String()}
-	in, ok := propagator.IncomingFromContext(ctx, sc.TraceID())
-	if !ok {
-		// Read the head's DSC back the way the next hop will.
-		sent := b.ContinueTrace(context.Background(), b.Traceparent(ctx), b.Baggage(ctx))
-		in, _ = propagator.IncomingFromContext(sent, sc.TraceID())
+	return hop{
+		Service:  service,
+		From:     from,
+		TraceID:  trace.SpanContextFromContext(ctx).TraceID().String(),
+		Decision: propagator.DecisionFromContext(ctx).String(),
+		DSC:      propagator.DSCFromContext(ctx, b.Propagator()),
 	}
-	h.DSC = in.DSC()
-	return h
 }
 
 // hopLog collects the hops, from the servers' goroutines.

@@ -1,13 +1,9 @@
-package propagator
+package protocol
 
 import (
 	"slices"
 	"strings"
 )
-
-// DSC is a decoded Dynamic Sampling Context: the Sentry members of a
-// baggage, keyed without the "sentry-" prefix ("release", "sample_rate").
-type DSC map[string]string
 
 // DSC keys this package reads or writes itself.
 const (
@@ -22,7 +18,7 @@ const (
 	keyOrgID       = "org_id"
 )
 
-// keyOrder is the order of known keys in a written baggage (BG-15); other
+// keyOrder is the order of known keys in a written baggage; other
 // keys follow in byte order.
 var keyOrder = [...]string{
 	keyTraceID, keyPublicKey, keySampleRate, keySampleRand, keySampled,
@@ -40,7 +36,7 @@ func keyRank(key string) int {
 type dscEntry struct {
 	key   string // without the prefix
 	value string
-	rank  int // position of key in the written order (BG-15)
+	rank  int // position of key in the written order
 	// encoded marks a value still in baggage form (percent-encoded), as
 	// read from an incoming header; it is decoded while it is re-encoded.
 	encoded bool
@@ -53,8 +49,8 @@ type dscEntry struct {
 // that array to the heap.
 type dscEntries []dscEntry
 
-// set adds or replaces key; a later value wins (BG-9). An empty value
-// removes the key: empty values are not members (BG-13).
+// set adds or replaces key; a later value wins. An empty value
+// removes the key: empty values are not members.
 func (e dscEntries) set(key, value string, encoded bool) dscEntries {
 	for i := range e {
 		if e[i].key == key {
@@ -72,7 +68,7 @@ func (e dscEntries) set(key, value string, encoded bool) dscEntries {
 }
 
 // addFrozen adds the Sentry members of a capped incoming baggage. Empty
-// members are dropped (BG-10) and do not erase an earlier value.
+// members are dropped and do not erase an earlier value.
 func (e dscEntries) addFrozen(baggage string) dscEntries {
 	r := baggageReader{rest: baggage}
 	for {
@@ -86,7 +82,7 @@ func (e dscEntries) addFrozen(baggage string) dscEntries {
 	}
 }
 
-// sort puts the entries in the deterministic written order (BG-15).
+// sort puts the entries in the deterministic written order.
 func (e dscEntries) sort() {
 	slices.SortStableFunc(e, func(a, b dscEntry) int {
 		if a.rank != b.rank {
@@ -147,9 +143,9 @@ func unescapeAt(v string, i int) byte {
 }
 
 // mergeBaggage returns the baggage to write: the carrier's non-empty
-// third-party elements byte for byte and in order, then the DSC in BG-15
-// order, each member added only if it keeps the value within 64 members
-// and 8192 bytes (BG-14..17). Stale Sentry members of the carrier go. It
+// third-party elements byte for byte and in order, then the DSC in the
+// written order, each member added only if it keeps the value within 64
+// members and 8192 bytes. Stale Sentry members of the carrier go. It
 // returns "" when there is nothing to write.
 func mergeBaggage(existing []string, entries dscEntries) string {
 	size, count := thirdPartySize(existing)
@@ -220,14 +216,76 @@ func forEachThirdParty(values []string, f func(string)) {
 }
 
 // frozenDSC is a continued trace's DSC, encoded once: it never changes
-// (IN-6) but for the sample_rate of a local decision (IN-7b), which keys
-// the cache.
+// but for the sample_rate of a local decision, which keys the cache.
 type frozenDSC struct {
 	state    *incomingState
 	rate     string // the sample_rate that replaced the upstream one, or ""
 	text     string // the members, encoded and joined
 	members  int
 	complete bool // every member fit within the limits on its own
+}
+
+// HeadDSC is the Dynamic Sampling Context of a trace this process started,
+// or the sample_rand alone of a continued trace whose context was lost.
+// Empty fields are not written.
+type HeadDSC struct {
+	TraceID, PublicKey, SampleRate, SampleRand, Sampled string
+	Release, Environment, Transaction, OrgID            string
+}
+
+// MergeInto returns the baggage to write: the carrier's values existing
+// with their Sentry members replaced by h. It returns "" when there is
+// nothing to write.
+func (h *HeadDSC) MergeInto(existing []string) string {
+	// Keys go in written order, so that sorting finds them sorted.
+	var backing [maxBaggageMembers]dscEntry
+	return mergeBaggage(existing, dscEntries(backing[:0]).
+		set(keyTraceID, h.TraceID, false).
+		set(keyPublicKey, h.PublicKey, false).
+		set(keySampleRate, h.SampleRate, false).
+		set(keySampleRand, h.SampleRand, false).
+		set(keySampled, h.Sampled, false).
+		set(keyRelease, h.Release, false).
+		set(keyEnvironment, h.Environment, false).
+		set(keyTransaction, h.Transaction, false).
+		set(keyOrgID, h.OrgID, false))
+}
+
+// MergeInto returns the baggage to write for the continued trace: the
+// carrier's values existing with their Sentry members replaced by the
+// frozen DSC. A decision made in this process replaces the upstream
+// sample_rate with its own rate, unless the DSC came in empty; rate is ""
+// otherwise.
+func (in Incoming) MergeInto(existing []string, rate string) string {
+	if in.state.frozenEmpty {
+		rate = ""
+	}
+	return in.state.frozenDSC(rate).mergeInto(existing)
+}
+
+// DecodeDSC returns the Dynamic Sampling Context in a baggage value: its
+// Sentry members, keyed without the "sentry-" prefix, values
+// percent-decoded, the last of a repeated key winning. It returns nil when
+// there is none.
+func DecodeDSC(baggage string) map[string]string {
+	var dsc map[string]string
+	r := baggageReader{rest: capBaggage(baggage)}
+	for {
+		key, value, ok := r.next()
+		if !ok {
+			return dsc
+		}
+		k, isSentry := sentryKey(key)
+		if !isSentry || value == "" {
+			continue
+		}
+		if v, ok := percentDecode(value); ok {
+			if dsc == nil {
+				dsc = map[string]string{}
+			}
+			dsc[k] = v
+		}
+	}
 }
 
 // frozenDSC returns the encoded DSC of s with sample_rate replaced by rate

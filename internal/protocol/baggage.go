@@ -1,22 +1,20 @@
-package propagator
+package protocol
 
 import (
 	"strings"
 )
 
 const (
-	// baggageHeader is the W3C baggage key.
-	baggageHeader = "baggage"
 	// sentryPrefix starts every Sentry member's key (case-sensitive).
 	sentryPrefix = "sentry-"
 	// maxBaggageBytes and maxBaggageMembers are the W3C limits that bound
-	// both parsing (BG-8) and writing (BG-14).
+	// both parsing and writing.
 	maxBaggageBytes   = 8192
 	maxBaggageMembers = 64
 )
 
 // capBaggage returns the first 8192 bytes of a joined baggage value,
-// without the member that the boundary cuts (BG-8).
+// without the member that the boundary cuts.
 func capBaggage(s string) string {
 	if len(s) <= maxBaggageBytes {
 		return s
@@ -27,8 +25,8 @@ func capBaggage(s string) string {
 	return s[:strings.LastIndexByte(s[:maxBaggageBytes], ',')+1]
 }
 
-// joinValues joins carrier values with commas (BG-7), reading no more than
-// the parser looks at.
+// joinValues joins carrier values with commas, as one header, reading no
+// more than the parser looks at.
 func joinValues(values []string) string {
 	switch len(values) {
 	case 0:
@@ -51,7 +49,7 @@ func joinValues(values []string) string {
 }
 
 // baggageReader yields the well-formed members of a capped baggage value,
-// examining at most 64 non-empty elements (BG-4, BG-6, BG-8).
+// examining at most 64 non-empty elements.
 type baggageReader struct {
 	rest     string
 	examined int
@@ -91,7 +89,7 @@ func parseMember(elem string) (key, value string, ok bool) {
 }
 
 // sentryKey returns the DSC key of a Sentry member's key, reporting false
-// for third-party keys. Only the prefix is removed (BG-2, BG-3).
+// for third-party keys. Only the prefix is removed.
 func sentryKey(key string) (string, bool) {
 	if len(key) <= len(sentryPrefix) || !strings.HasPrefix(key, sentryPrefix) {
 		return "", false
@@ -156,7 +154,7 @@ func hexValue(c byte) int {
 	return lowerHexValue(c)
 }
 
-// percentDecode decodes %XX escapes; '+' stays a plus sign (BG-5). It
+// percentDecode decodes %XX escapes; '+' stays a plus sign. It
 // returns s itself, without allocating, when there is nothing to decode.
 func percentDecode(s string) (string, bool) {
 	i := strings.IndexByte(s, '%')
@@ -183,7 +181,7 @@ func percentDecode(s string) (string, bool) {
 const upperHex = "0123456789ABCDEF"
 
 // isUnreserved reports RFC 3986 unreserved bytes, the only ones a written
-// value keeps as they are (BG-12).
+// value keeps as they are.
 func isUnreserved(c byte) bool { return unreservedChars[c] }
 
 var unreservedChars = byteSet(func(c byte) bool {

@@ -1,7 +1,6 @@
-package propagator
+package protocol
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/vectors"
@@ -139,11 +137,11 @@ func TestSampleRand(t *testing.T) { // V-SR, SM-10..13
 					t.Errorf("step %d: %q, want %q", *tt.Step, got, tt.Want)
 				}
 			case tt.Interval != nil:
-				tid, _, d, ok := parseSentryTrace(tt.SentryTrace)
+				tid, _, d, ok := ParseSentryTrace(tt.SentryTrace)
 				if !ok {
 					t.Fatalf("sentry-trace %q does not parse", tt.SentryTrace)
 				}
-				r, rateOK := ParseRate(scanDSC(tt.Baggage).sampleRate)
+				r, rateOK := ParseRate(ScanDSC([]string{tt.Baggage}).SampleRate)
 				v := string(backfillSampleRand(nil, tid, d, r, rateOK))
 				x, valid := ParseSampleRand(v)
 				if !valid || len(v) != sampleRandLen {
@@ -156,16 +154,19 @@ func TestSampleRand(t *testing.T) { // V-SR, SM-10..13
 				if _, valid := ParseSampleRand(rawMember(tt.Baggage, "sentry-sample_rand")); valid {
 					t.Error("incoming sample_rand accepted")
 				}
-				ctx := New().Extract(context.Background(), propagation.MapCarrier{"sentry-trace": tt.SentryTrace, "baggage": tt.Baggage})
-				in, ok := IncomingFromContext(ctx, trace.SpanContextFromContext(ctx).TraceID())
-				if v := in.DSC()[keySampleRand]; !ok || len(v) != sampleRandLen {
+				tid, _, d, ok := ParseSentryTrace(tt.SentryTrace)
+				if !ok {
+					t.Fatalf("sentry-trace %q does not parse", tt.SentryTrace)
+				}
+				in, _ := NewIncoming(tid, d, ScanDSC([]string{tt.Baggage}))
+				if v := in.SampleRand(); len(v) != sampleRandLen {
 					t.Errorf("sample_rand %q, want a regenerated 6-decimal value", v)
 				}
 			default: // kept verbatim; the sampling tests check the decision
 				if _, valid := ParseSampleRand(tt.Want); !valid {
 					t.Errorf("%q not valid", tt.Want)
 				}
-				if got := scanDSC(tt.Baggage).sampleRand; got != tt.Want {
+				if got := ScanDSC([]string{tt.Baggage}).SampleRand; got != tt.Want {
 					t.Errorf("sample_rand %q, want %q verbatim", got, tt.Want)
 				}
 			}

@@ -1,4 +1,4 @@
-package propagator
+package protocol
 
 import (
 	"strconv"

@@ -1,4 +1,4 @@
-package propagator
+package protocol
 
 import (
 	"strings"
@@ -6,9 +6,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// traceStateKey is the key of the one trace state member this project
-// writes (OT-4).
-const traceStateKey = "sentry"
+// TraceStateKey is the key of the one trace state member this project
+// writes.
+const TraceStateKey = "sentry"
 
 // maxTraceStateValue is the W3C limit for a trace state member's value.
 const maxTraceStateValue = 256
@@ -38,7 +38,7 @@ type TraceStateMember struct {
 // there is none or its decision field is missing or invalid. Unknown fields
 // are ignored; fields that are not valid for their key are left empty.
 func ParseTraceState(ts trace.TraceState) (TraceStateMember, bool) {
-	return parseTraceStateValue(ts.Get(traceStateKey))
+	return parseTraceStateValue(ts.Get(TraceStateKey))
 }
 
 func parseTraceStateValue(v string) (m TraceStateMember, ok bool) {
@@ -81,7 +81,7 @@ func parseTraceStateValue(v string) (m TraceStateMember, ok bool) {
 // break the 256-character limit is left out; other invalid field values
 // make Insert fail.
 func (m TraceStateMember) Insert(ts trace.TraceState) (trace.TraceState, error) {
-	return ts.Insert(traceStateKey, m.String())
+	return ts.Insert(TraceStateKey, m.String())
 }
 
 // String returns the member's value in wire form.
@@ -92,15 +92,7 @@ func (m TraceStateMember) String() string {
 
 func (m TraceStateMember) appendTo(dst []byte) []byte {
 	start := len(dst)
-	dst = append(dst, "s:"...)
-	switch m.Decision {
-	case Sampled:
-		dst = append(dst, '1')
-	case NotSampled:
-		dst = append(dst, '0')
-	default:
-		dst = append(dst, 'd')
-	}
+	dst = append(dst, 's', ':', decisionChar(m.Decision))
 	if m.SampleRand != "" {
 		dst = append(append(dst, ";r:"...), m.SampleRand...)
 	}

@@ -1,4 +1,4 @@
-package propagator
+package protocol
 
 import (
 	"math/bits"
@@ -11,7 +11,7 @@ import (
 // state member, the trace's randomness rv and the rejection threshold th
 // of the rate a span was sampled at: 56-bit values, a span is kept when
 // rv >= th. Sentry keeps a trace when sample_rand < rate. The mappings below
-// make both agree (IO-2): rv = 2^56-1-floor(rand*2^56) and
+// make both agree: rv = 2^56-1-floor(rand*2^56) and
 // th = 2^56-floor(rate*2^56). Scaling a float64 by 2^56 is exact, so only
 // the floors round.
 const (
@@ -96,7 +96,7 @@ func ThresholdFromRate(rate float64) uint64 {
 
 // sampleRandFromRV maps OTel randomness back to a 6-decimal sample_rand,
 // truncating: floor((2^56-1-rv)*10^6/2^56) in 128-bit integers, since the
-// float64 quotient rounds (2^56-1)/2^56 up to 1 (IO-3).
+// float64 quotient rounds (2^56-1)/2^56 up to 1.
 func sampleRandFromRV(rv uint64) string {
 	hi, lo := bits.Mul64(otRandomness-1-rv, sampleRandSteps)
 	var buf [sampleRandLen]byte

@@ -1,4 +1,4 @@
-package propagator
+package protocol
 
 import (
 	"encoding/binary"
@@ -11,14 +11,14 @@ import (
 const (
 	// sampleRandSteps is the number of 6-decimal values in [0,1).
 	sampleRandSteps = 1_000_000
-	// maxSampleRandLen bounds an incoming sample_rand (SM-10).
+	// maxSampleRandLen bounds an incoming sample_rand.
 	maxSampleRandLen = 32
 	// sampleRandLen is the length of a generated value, "0.dddddd".
 	sampleRandLen = 8
 )
 
 // ParseSampleRand parses a sample_rand value. It is valid when it is an
-// unsigned JSON number of at most 32 characters with 0 <= x < 1 (SM-10);
+// unsigned JSON number of at most 32 characters with 0 <= x < 1;
 // "1", "1.0", "-0.1", "NaN" and "" are not.
 func ParseSampleRand(s string) (float64, bool) {
 	if len(s) > maxSampleRandLen {
@@ -38,7 +38,7 @@ func ParseRate(s string) (float64, bool) {
 }
 
 // FormatRate formats a rate as the shortest decimal that parses back to
-// it, without exponent ("1", "0.25"), as sample_rate is written (SM-14).
+// it, without exponent ("1", "0.25"), as sample_rate is written.
 // Negative zero is "0". A rate below about 1e-30 needs more than the 32
 // characters ParseRate reads back; callers that must read it back check.
 func FormatRate(rate float64) string {
@@ -50,9 +50,9 @@ func FormatRate(rate float64) string {
 
 // HeadSampleRand returns the sample_rand of a trace that no Sentry SDK has
 // seen yet: "0." and six digits, taken from OTel's consistent-sampling
-// randomness (ot=rv:…) when ts carries one (IO-4), else derived from the
+// randomness (ot=rv:…) when ts carries one, else derived from the
 // trace id. Every span, sampler and Inject for the trace computes the same
-// value without shared state (SM-9).
+// value without shared state.
 func HeadSampleRand(traceID trace.TraceID, ts trace.TraceState) string {
 	if ot := ParseOTMember(ts); ot.HasRV {
 		return sampleRandFromRV(ot.RV)
@@ -61,8 +61,17 @@ func HeadSampleRand(traceID trace.TraceID, ts trace.TraceState) string {
 	return string(appendSampleRand(buf[:0], traceHash(traceID)%sampleRandSteps))
 }
 
+// SampleRandOf returns the sample_rand the sentry member m of sc carries,
+// or, without one, the head sample_rand of sc's trace.
+func SampleRandOf(sc trace.SpanContext, m TraceStateMember) string {
+	if m.SampleRand != "" {
+		return m.SampleRand
+	}
+	return HeadSampleRand(sc.TraceID(), sc.TraceState())
+}
+
 // backfillSampleRand appends the sample_rand for a continued trace that
-// came without a valid one (SM-11): deterministic in the trace id, below the
+// came without a valid one: deterministic in the trace id, below the
 // incoming rate for a sampled trace, at or above it for a negative one.
 func backfillSampleRand(dst []byte, traceID trace.TraceID, d Decision, rate float64, rateOK bool) []byte {
 	lo, hi := uint64(0), uint64(sampleRandSteps)
@@ -87,7 +96,7 @@ func backfillSampleRand(dst []byte, traceID trace.TraceID, d Decision, rate floa
 }
 
 // appendSampleRand writes step n of [0,1) as "0.%06d", truncated, so the
-// value never reaches "1.000000" (SM-13).
+// value never reaches "1.000000".
 func appendSampleRand(dst []byte, n uint64) []byte {
 	dst = append(dst, '0', '.')
 	for div := uint64(sampleRandSteps / 10); div > 0; div /= 10 {

@@ -1,4 +1,4 @@
-package propagator
+package protocol
 
 import (
 	"go.opentelemetry.io/otel/attribute"
@@ -14,7 +14,7 @@ const (
 )
 
 // TransactionSource returns the Sentry transaction source of a local root
-// span with attrs (IN-10), first match: an explicit sentry.source; an HTTP
+// span with attrs, first match: an explicit sentry.source; an HTTP
 // span is "route" with http.route, else "url"; a database span is "task";
 // RPC, messaging and FaaS spans are "route"; anything else "custom". A name
 // whose source is "url" is not of good quality and never enters a DSC.

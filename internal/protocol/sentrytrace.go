@@ -1,4 +1,4 @@
-package propagator
+package protocol
 
 import (
 	"strings"
@@ -6,7 +6,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Decision is a Sentry sampling decision for a trace.
+// Decision is a Sentry sampling decision for a trace. Its values are those
+// of propagator.Decision, which converts from it.
 type Decision uint8
 
 const (
@@ -18,36 +19,42 @@ const (
 	NotSampled
 )
 
-// String returns "deferred", "sampled" or "not sampled".
-func (d Decision) String() string {
-	switch d {
-	case Sampled:
-		return "sampled"
-	case NotSampled:
-		return "not sampled"
-	default:
-		return "deferred"
-	}
-}
-
 // DecisionOf returns the Sentry decision a SpanContext carries: Sampled
 // when FlagsSampled is set, Deferred when its sentry trace state member
 // says so, NotSampled otherwise.
 func DecisionOf(sc trace.SpanContext) Decision {
-	if sc.IsSampled() {
+	m, ok := ParseTraceState(sc.TraceState())
+	return DecisionWith(sc, m, ok)
+}
+
+// DecisionWith is DecisionOf for a caller that has parsed sc's sentry
+// member m already; ok reports whether sc has one.
+func DecisionWith(sc trace.SpanContext, m TraceStateMember, ok bool) Decision {
+	switch {
+	case sc.IsSampled():
 		return Sampled
-	}
-	if m, ok := ParseTraceState(sc.TraceState()); ok && m.Decision == Deferred {
+	case ok && m.Decision == Deferred:
 		return Deferred
 	}
 	return NotSampled
 }
 
+// decisionChar returns the decision's character in the sentry member.
+func decisionChar(d Decision) byte {
+	switch d {
+	case Sampled:
+		return '1'
+	case NotSampled:
+		return '0'
+	}
+	return 'd'
+}
+
 const (
 	traceIDHexLen = 32
 	spanIDHexLen  = 16
-	// maxSentryTraceLen is the longest valid value: ids, two dashes, a flag.
-	maxSentryTraceLen = traceIDHexLen + 1 + spanIDHexLen + 2
+	// MaxSentryTraceLen is the longest valid value: ids, two dashes, a flag.
+	MaxSentryTraceLen = traceIDHexLen + 1 + spanIDHexLen + 2
 )
 
 // SentryTrace returns the sentry-trace header value for sc:
@@ -57,11 +64,13 @@ func SentryTrace(sc trace.SpanContext) string {
 	if !sc.IsValid() {
 		return ""
 	}
-	var buf [maxSentryTraceLen]byte
-	return string(appendSentryTrace(buf[:0], sc.TraceID(), sc.SpanID(), DecisionOf(sc)))
+	var buf [MaxSentryTraceLen]byte
+	return string(AppendSentryTrace(buf[:0], sc.TraceID(), sc.SpanID(), DecisionOf(sc)))
 }
 
-func appendSentryTrace(dst []byte, tid trace.TraceID, sid trace.SpanID, d Decision) []byte {
+// AppendSentryTrace appends the sentry-trace value of the ids and decision
+// to dst.
+func AppendSentryTrace(dst []byte, tid trace.TraceID, sid trace.SpanID, d Decision) []byte {
 	dst = appendHex(dst, tid[:])
 	dst = append(dst, '-')
 	dst = appendHex(dst, sid[:])
@@ -83,11 +92,12 @@ func appendHex(dst, src []byte) []byte {
 	return dst
 }
 
-// parseSentryTrace parses one sentry-trace candidate (ST-3..7). It accepts
-// only lowercase hex, never all-zero ids, and an optional "-", "-0" or "-1".
-func parseSentryTrace(v string) (tid trace.TraceID, sid trace.SpanID, d Decision, ok bool) {
+// ParseSentryTrace parses one sentry-trace candidate, trimmed of spaces
+// and tabs. It accepts only lowercase hex, never all-zero ids, and an
+// optional "-", "-0" or "-1".
+func ParseSentryTrace(v string) (tid trace.TraceID, sid trace.SpanID, d Decision, ok bool) {
 	v = trimOWS(v)
-	if len(v) < traceIDHexLen+1+spanIDHexLen || len(v) > maxSentryTraceLen ||
+	if len(v) < traceIDHexLen+1+spanIDHexLen || len(v) > MaxSentryTraceLen ||
 		v[traceIDHexLen] != '-' {
 		return tid, sid, d, false
 	}
@@ -109,9 +119,9 @@ func parseSentryTrace(v string) (tid trace.TraceID, sid trace.SpanID, d Decision
 	return tid, sid, d, true
 }
 
-// firstSentryTrace returns the first part of the values, split on commas,
-// that is not blank (ST-8). Later parts are never candidates.
-func firstSentryTrace(values []string) string {
+// FirstSentryTrace returns the first part of the values, split on commas,
+// that is not blank. Later parts are never candidates.
+func FirstSentryTrace(values []string) string {
 	for _, v := range values {
 		for v != "" {
 			part, rest, _ := strings.Cut(v, ",")

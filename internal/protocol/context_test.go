@@ -1,0 +1,92 @@
+package protocol
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The context keeps the Sentry members of an incoming baggage and nothing
+// of the third-party ones, not even their memory.
+func TestIncomingKeepsSentryMembersOnly(t *testing.T) {
+	large := "vendor=" + strings.Repeat("x", 4000)
+	tests := []struct {
+		name   string
+		values []string
+		want   string
+	}{
+		{"third party first", []string{large + ",sentry-release=1.0,sentry-sample_rand=0.25"}, "sentry-release=1.0,sentry-sample_rand=0.25"},
+		{"third party between", []string{"sentry-release=1.0, " + large + " ,sentry-environment=prod"}, "sentry-release=1.0,sentry-environment=prod"},
+		{"two values", []string{"sentry-release=1.0", large}, "sentry-release=1.0"},
+		{"properties and empty members", []string{"sentry-release=1.0;p=x,sentry-empty=,,other=1"}, "sentry-release=1.0"},
+		{"oversize", []string{"sentry-release=1.0," + large + "," + large}, "sentry-release=1.0"},
+		{"third party only", []string{large}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, _ := NewIncoming(trace.TraceID{1}, Sampled, ScanDSC(tt.values))
+			got := in.state.sentry
+			if got != tt.want {
+				t.Errorf("kept %q, want %q", got, tt.want)
+			}
+			for _, v := range tt.values {
+				if sharesMemory(got, v) {
+					t.Errorf("kept members share the memory of the header %.40q...", v)
+				}
+			}
+		})
+	}
+	// A header of Sentry members alone is kept as it is, without a copy.
+	header := "sentry-release=1.0,sentry-sample_rand=0.25"
+	if in, _ := NewIncoming(trace.TraceID{1}, Sampled, ScanDSC([]string{header})); !sharesMemory(in.state.sentry, header) {
+		t.Error("a header of Sentry members alone was copied")
+	}
+}
+
+// sharesMemory reports whether a is a non-empty part of b's bytes.
+func sharesMemory(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	pa, pb := uintptr(unsafe.Pointer(unsafe.StringData(a))), uintptr(unsafe.Pointer(unsafe.StringData(b)))
+	return pa >= pb && pa < pb+uintptr(len(b))
+}
+
+func TestIncomingFromContext(t *testing.T) {
+	dsc := ScanDSC([]string{"sentry-sample_rate=0.5,sentry-sample_rand=0.25"})
+	in, member := NewIncoming(trace.TraceID{1}, NotSampled, dsc)
+	if member != "s:0;r:0.25" {
+		t.Errorf("member %q", member)
+	}
+	ctx := ContextWithIncoming(context.Background(), in)
+	got, ok := IncomingFromContext(ctx, trace.TraceID{1})
+	if rate, rateOK := got.SampleRate(); !ok || got.SampleRand() != "0.25" || !rateOK || rate != 0.5 {
+		t.Errorf("state %v, %v", got.state, ok)
+	}
+	if _, ok := IncomingFromContext(ctx, trace.TraceID{2}); ok {
+		t.Error("state of another trace returned")
+	}
+	if _, ok := IncomingFromContext(WithoutTrace(ctx), trace.TraceID{1}); ok {
+		t.Error("WithoutTrace kept the state")
+	}
+}
+
+func TestSentryTrace(t *testing.T) {
+	if got := SentryTrace(trace.SpanContext{}); got != "" {
+		t.Errorf("invalid SpanContext: %q", got)
+	}
+	ts, err := TraceStateMember{Decision: Deferred}.Insert(trace.TraceState{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceState: ts})
+	if got, want := SentryTrace(sc), "01000000000000000000000000000000-0200000000000000"; got != want {
+		t.Errorf("deferred: %q, want %q", got, want)
+	}
+	if got := SentryTrace(sc.WithTraceState(trace.TraceState{})); !strings.HasSuffix(got, "-0") {
+		t.Errorf("no member: %q, want a negative flag", got)
+	}
+}

@@ -1,0 +1,127 @@
+package protocol
+
+import "strings"
+
+// IncomingDSC is what Extract reads from the Sentry members of an incoming
+// baggage, in one pass, allocating only for a value that needs
+// percent-decoding.
+type IncomingDSC struct {
+	// Usable reports at least one non-empty Sentry member.
+	Usable bool
+	// SampleRand is the valid sample_rand, verbatim, else "".
+	SampleRand string
+	// SampleRate is the decoded sample_rate, its validity not checked.
+	SampleRate string
+	// OrgID is the decoded org_id, trimmed of spaces and tabs.
+	OrgID string
+	// Sampled is the decoded sampled value.
+	Sampled string
+
+	// baggage is the capped incoming header; it goes no further than
+	// NewIncoming, which keeps only its usable Sentry members.
+	baggage string
+	// sentryLen is the length of those members joined with commas.
+	sentryLen int
+	// whole reports that the header holds nothing else, so that it can be
+	// kept as it is.
+	whole bool
+}
+
+// ScanDSC reads the Sentry members of a carrier's baggage values, joined
+// with commas and capped at 8192 bytes and 64 members.
+func ScanDSC(values []string) IncomingDSC {
+	var d IncomingDSC
+	var rand string
+	joined := joinValues(values)
+	d.baggage = capBaggage(joined)
+	r := baggageReader{rest: d.baggage}
+	for {
+		key, value, ok := r.next()
+		if !ok {
+			break
+		}
+		k, isSentry := sentryKey(key)
+		if !isSentry || value == "" {
+			continue
+		}
+		if d.Usable {
+			d.sentryLen++
+		}
+		d.Usable = true
+		d.sentryLen += len(key) + 1 + len(value)
+		switch k {
+		case keySampleRand:
+			rand = value
+		case keySampleRate:
+			d.SampleRate = value
+		case keyOrgID:
+			d.OrgID = value
+		case keySampled:
+			d.Sampled = value
+		}
+	}
+	// The members, joined, are as long as the header only when they are
+	// the whole header: anything else dropped would shorten them.
+	d.whole = d.sentryLen == len(joined)
+	// Decoding waits until the last value of each key is known.
+	if v, ok := percentDecode(rand); ok {
+		if _, valid := ParseSampleRand(v); valid {
+			d.SampleRand = v
+		}
+	}
+	d.SampleRate, _ = percentDecode(d.SampleRate)
+	d.OrgID, _ = percentDecode(d.OrgID)
+	d.OrgID = trimOWS(d.OrgID)
+	d.Sampled, _ = percentDecode(d.Sampled)
+	return d
+}
+
+// Contradicts reports a baggage sampled value that disagrees with the
+// sentry-trace flag.
+func (d IncomingDSC) Contradicts(flag Decision) bool {
+	return d.Sampled == "true" && flag == NotSampled || d.Sampled == "false" && flag == Sampled
+}
+
+// copyLen returns how many bytes the Sentry members take when they must be
+// copied out of the header, and 0 when the header can be kept as it is.
+func (d IncomingDSC) copyLen() int {
+	if d.whole {
+		return 0
+	}
+	return d.sentryLen
+}
+
+// writeSentry writes the usable Sentry members to b, joined with commas,
+// when they must be copied.
+func (d IncomingDSC) writeSentry(b *strings.Builder) {
+	if d.copyLen() == 0 {
+		return
+	}
+	r := baggageReader{rest: d.baggage}
+	first := true
+	for {
+		key, value, ok := r.next()
+		if !ok {
+			return
+		}
+		if _, isSentry := sentryKey(key); !isSentry || value == "" {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteString(key)
+		b.WriteByte('=')
+		b.WriteString(value)
+	}
+}
+
+// sentry returns the Sentry members to keep: copied, the header itself
+// when it holds nothing else.
+func (d IncomingDSC) sentry(copied string) string {
+	if d.whole {
+		return d.baggage
+	}
+	return copied
+}

@@ -1,0 +1,25 @@
+package propagator
+
+// Decision is a Sentry sampling decision for a trace.
+type Decision uint8
+
+const (
+	// Deferred means nobody has decided yet; the next service decides.
+	Deferred Decision = iota
+	// Sampled means the trace is recorded.
+	Sampled
+	// NotSampled means the trace is not recorded.
+	NotSampled
+)
+
+// String returns "deferred", "sampled" or "not sampled".
+func (d Decision) String() string {
+	switch d {
+	case Sampled:
+		return "sampled"
+	case NotSampled:
+		return "not sampled"
+	default:
+		return "deferred"
+	}
+}
