@@ -16,6 +16,7 @@ import (
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/vectors"
+	"github.com/otelsentry/otelsentry/propagator"
 )
 
 func TestMetaTags(t *testing.T) { // V-MT
@@ -25,11 +26,11 @@ func TestMetaTags(t *testing.T) { // V-MT
 			continue // the tag writer's cases are tested inside the package
 		}
 		t.Run(tt.ID, func(t *testing.T) {
-			b, tracer, _ := newBridge(t)
-			ctx := b.ContinueTrace(context.Background(), tt.SentryTrace, tt.Baggage)
+			_, tracer, _ := newBridge(t)
+			ctx := bridge.ContinueTrace(context.Background(), tt.SentryTrace, tt.Baggage)
 			ctx, span := tracer.Start(ctx, "GET /page", trace.WithSpanKind(trace.SpanKindServer))
 			defer span.End()
-			tags := string(b.MetaTags(ctx))
+			tags := string(bridge.MetaTags(ctx))
 			// Two tags, and no <, > or " but theirs.
 			if strings.Count(tags, "<") != 2 || strings.Count(tags, ">") != 2 || strings.Count(tags, `"`) != 8 {
 				t.Errorf("tags %q", tags)
@@ -54,35 +55,35 @@ func TestMetaTags(t *testing.T) { // V-MT
 			}
 		})
 	}
-	head := func(t *testing.T, opts ...bridge.Option) (context.Context, trace.Span, *bridge.Bridge) {
-		b, tracer, _ := newBridge(t, opts...)
+	head := func(t *testing.T, opts ...bridge.Option) (context.Context, trace.Span) {
+		_, tracer, _ := newBridge(t, opts...)
 		ctx, span := tracer.Start(context.Background(), "render")
 		t.Cleanup(func() { span.End() })
-		return ctx, span, b
+		return ctx, span
 	}
 	t.Run("V-MT-2", func(t *testing.T) {
-		ctx, span, b := head(t, bridge.WithSampleRate(1))
+		ctx, span := head(t, bridge.WithSampleRate(1))
 		sc := span.SpanContext()
-		if got := b.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String()+"-1" {
+		if got := bridge.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String()+"-1" {
 			t.Errorf("sentry-trace %q", got)
 		}
-		if got := vectors.Members(t, b.Baggage(ctx))["sentry-trace_id"]; got != sc.TraceID().String() {
+		if got := vectors.Members(t, bridge.Baggage(ctx))["sentry-trace_id"]; got != sc.TraceID().String() {
 			t.Errorf("trace_id %q", got)
 		}
 	})
 	t.Run("V-MT-3", func(t *testing.T) {
-		ctx, _, b := head(t, bridge.WithSampleRate(0))
-		if !strings.HasSuffix(b.Traceparent(ctx), "-0") || vectors.Members(t, b.Baggage(ctx))["sentry-sampled"] != "false" {
-			t.Errorf("%q %q", b.Traceparent(ctx), b.Baggage(ctx))
+		ctx, _ := head(t, bridge.WithSampleRate(0))
+		if !strings.HasSuffix(bridge.Traceparent(ctx), "-0") || vectors.Members(t, bridge.Baggage(ctx))["sentry-sampled"] != "false" {
+			t.Errorf("%q %q", bridge.Traceparent(ctx), bridge.Baggage(ctx))
 		}
 	})
 	t.Run("V-MT-4", func(t *testing.T) {
-		ctx, span, b := head(t, bridge.WithDSN("https://public@o1.ingest.sentry.io/1"), bridge.WithOrgID("1"))
+		ctx, span := head(t, bridge.WithDSN("https://public@o1.ingest.sentry.io/1"), bridge.WithPropagatorOptions(propagator.WithOrgID("1")))
 		sc := span.SpanContext()
-		if got := b.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String() {
+		if got := bridge.Traceparent(ctx); got != sc.TraceID().String()+"-"+sc.SpanID().String() {
 			t.Errorf("sentry-trace %q", got)
 		}
-		got := vectors.Members(t, b.Baggage(ctx))
+		got := vectors.Members(t, bridge.Baggage(ctx))
 		rand := got["sentry-sample_rand"]
 		want := map[string]string{"sentry-environment": "production", "sentry-public_key": "public", "sentry-org_id": "1",
 			"sentry-trace_id": sc.TraceID().String(), "sentry-sample_rand": rand}
@@ -91,18 +92,18 @@ func TestMetaTags(t *testing.T) { // V-MT
 		}
 	})
 	t.Run("V-MT-5", func(t *testing.T) {
-		b, _, _ := newBridge(t)
-		for _, ctx := range []context.Context{context.Background(), bridge.NewTrace(b.ContinueTrace(context.Background(), incomingTrace+"-100ff0980e7a4ead-1", ""))} {
-			if b.MetaTags(ctx) != "" || b.Traceparent(ctx) != "" || b.Baggage(ctx) != "" || b.ServerTiming(ctx) != "" {
+		newBridge(t)
+		for _, ctx := range []context.Context{context.Background(), bridge.NewTrace(bridge.ContinueTrace(context.Background(), incomingTrace+"-100ff0980e7a4ead-1", ""))} {
+			if bridge.MetaTags(ctx) != "" || bridge.Traceparent(ctx) != "" || bridge.Baggage(ctx) != "" || bridge.ServerTiming(ctx) != "" {
 				t.Error("helpers wrote something without a span")
 			}
 		}
 	})
 	t.Run("V-MT-6", func(t *testing.T) {
-		ctx, _, b := head(t, bridge.WithSampleRate(1), bridge.WithRelease("r 1"))
-		want := `<meta name="sentry-trace" content="` + b.Traceparent(ctx) + "\">\n" +
-			`<meta name="baggage" content="` + template.HTMLEscapeString(b.Baggage(ctx)) + `">`
-		if got := string(b.MetaTags(ctx)); got != want {
+		ctx, _ := head(t, bridge.WithSampleRate(1), bridge.WithRelease("r 1"))
+		want := `<meta name="sentry-trace" content="` + bridge.Traceparent(ctx) + "\">\n" +
+			`<meta name="baggage" content="` + template.HTMLEscapeString(bridge.Baggage(ctx)) + `">`
+		if got := string(bridge.MetaTags(ctx)); got != want {
 			t.Errorf("tags %q, want %q", got, want)
 		}
 	})
@@ -115,7 +116,7 @@ func TestSampleRateSetting(t *testing.T) { // V-SM-15, API-8
 	}{
 		{"0.555", "0.555"}, {"", ""}, {"2", "error"}, {"1.5", "error"}, {"aha", "error"}, {"true", "error"}, {"NaN", "error"}, {"-0.1", "error"},
 	} {
-		b, err := bridge.New(bridge.WithGetenv(env(map[string]string{bridge.EnvTracesSampleRate: tt.value})))
+		b, err := bridge.New(bridge.WithGetenv(env(map[string]string{"SENTRY_TRACES_SAMPLE_RATE": tt.value})))
 		if tt.want == "error" {
 			if !errors.Is(err, bridge.ErrInvalidSampleRate) {
 				t.Errorf("%q: err %v, want ErrInvalidSampleRate", tt.value, err)
@@ -134,7 +135,7 @@ func TestSampleRateSetting(t *testing.T) { // V-SM-15, API-8
 		}
 	}
 	// Options win over the environment, and are validated too.
-	b, err := bridge.New(bridge.WithSampleRate(0.25), bridge.WithGetenv(env(map[string]string{bridge.EnvTracesSampleRate: "aha"})))
+	b, err := bridge.New(bridge.WithSampleRate(0.25), bridge.WithGetenv(env(map[string]string{"SENTRY_TRACES_SAMPLE_RATE": "aha"})))
 	if err != nil || b.Sampler().Description() != "SentrySampler{rate:0.25}" {
 		t.Errorf("option over env: %v", err)
 	}
@@ -147,15 +148,15 @@ func TestSampleRateSetting(t *testing.T) { // V-SM-15, API-8
 
 func TestDSNSetting(t *testing.T) { // API-8
 	for _, bad := range []string{"not a dsn", "https://host/1", "https://k@host/x", "ftp://k@host/1"} {
-		if _, err := bridge.New(bridge.WithGetenv(env(map[string]string{bridge.EnvDSN: bad}))); !errors.Is(err, bridge.ErrInvalidDSN) {
+		if _, err := bridge.New(bridge.WithGetenv(env(map[string]string{"SENTRY_DSN": bad}))); !errors.Is(err, bridge.ErrInvalidDSN) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
-	vars := map[string]string{bridge.EnvDSN: "https://envkey@o7.ingest.sentry.io/1", bridge.EnvRelease: "env-release", bridge.EnvEnvironment: "staging"}
-	b, tracer, _ := newBridge(t, bridge.WithGetenv(env(vars)), bridge.WithRelease("option-release"), bridge.WithSampleRate(1))
+	vars := map[string]string{"SENTRY_DSN": "https://envkey@o7.ingest.sentry.io/1", "SENTRY_RELEASE": "env-release", "SENTRY_ENVIRONMENT": "staging"}
+	_, tracer, _ := newBridge(t, bridge.WithGetenv(env(vars)), bridge.WithRelease("option-release"), bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "root")
 	defer span.End()
-	got := vectors.Members(t, b.Baggage(ctx))
+	got := vectors.Members(t, bridge.Baggage(ctx))
 	if got["sentry-public_key"] != "envkey" || got["sentry-org_id"] != "7" || got["sentry-release"] != "option-release" || got["sentry-environment"] != "staging" {
 		t.Errorf("baggage %v", got)
 	}
@@ -163,7 +164,7 @@ func TestDSNSetting(t *testing.T) { // API-8
 
 func TestContinueTrace(t *testing.T) { // API-1
 	const traceHex = vectors.A
-	b, tracer, _ := newBridge(t, bridge.WithOrgID("1"))
+	_, tracer, _ := newBridge(t, bridge.WithPropagatorOptions(propagator.WithOrgID("1")))
 	local, span := tracer.Start(context.Background(), "current")
 	defer span.End()
 	tests := []struct {
@@ -171,12 +172,12 @@ func TestContinueTrace(t *testing.T) { // API-1
 		ctx  context.Context
 		want bool
 	}{
-		{"strings", b.ContinueTrace(local, traceHex+"-b72fa28504b07285-1", "sentry-release=r"), true},
-		{"headers", b.ContinueTraceFromHeaders(local, http.Header{"Sentry-Trace": {"", traceHex + "-b72fa28504b07285-1"}}), true},
-		{"metadata", b.ContinueTraceFromMetadata(local, map[string]string{"sentry-trace": traceHex + "-b72fa28504b07285-1"}), true},
-		{"metadata keys are exact", b.ContinueTraceFromMetadata(local, map[string]string{"Sentry-Trace": traceHex + "-b72fa28504b07285-1"}), false},
-		{"invalid", b.ContinueTrace(local, "xxx", "sentry-release=r"), false},
-		{"other org", b.ContinueTrace(local, traceHex+"-b72fa28504b07285-1", "sentry-org_id=2"), false},
+		{"strings", bridge.ContinueTrace(local, traceHex+"-b72fa28504b07285-1", "sentry-release=r"), true},
+		{"headers", bridge.ContinueTraceFromCarrier(local, propagation.HeaderCarrier(http.Header{"Sentry-Trace": {"", traceHex + "-b72fa28504b07285-1"}})), true},
+		{"metadata", bridge.ContinueTraceFromCarrier(local, propagation.MapCarrier{"sentry-trace": traceHex + "-b72fa28504b07285-1"}), true},
+		{"metadata keys are exact", bridge.ContinueTraceFromCarrier(local, propagation.MapCarrier{"Sentry-Trace": traceHex + "-b72fa28504b07285-1"}), false},
+		{"invalid", bridge.ContinueTrace(local, "xxx", "sentry-release=r"), false},
+		{"other org", bridge.ContinueTrace(local, traceHex+"-b72fa28504b07285-1", "sentry-org_id=2"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,32 +201,32 @@ func TestContinueTrace(t *testing.T) { // API-1
 }
 
 func TestMessageCarriers(t *testing.T) { // API-7
-	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "produce")
 	defer span.End()
 
 	headers := []bridge.MessageHeader{{Key: "baggage", Value: []byte("vendor=1,sentry-release=stale")}, {Key: "Sentry-Trace", Value: []byte("x")}}
-	b.Inject(ctx, bridge.NewMessageCarrier(&headers))
+	bridge.Inject(ctx, bridge.NewMessageCarrier(&headers))
 	c := bridge.NewMessageCarrier(&headers)
-	if c.Get("sentry-trace") != b.Traceparent(ctx) || c.Get("Sentry-Trace") != "x" {
+	if c.Get("sentry-trace") != bridge.Traceparent(ctx) || c.Get("Sentry-Trace") != "x" {
 		t.Errorf("headers %q", headers)
 	}
 	if got := c.Values("baggage"); len(got) != 1 || !strings.HasPrefix(got[0], "vendor=1,") || strings.Contains(got[0], "stale") {
 		t.Errorf("baggage %q", got)
 	}
-	consumer := b.ContinueTraceFromCarrier(context.Background(), c)
+	consumer := bridge.ContinueTraceFromCarrier(context.Background(), c)
 	if trace.SpanContextFromContext(consumer).SpanID() != span.SpanContext().SpanID() {
 		t.Error("consumer did not continue the producer's span")
 	}
 }
 
 func TestEnvCarrier(t *testing.T) { // API-6
-	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "parent")
 	defer span.End()
 	parentEnv := []string{"PATH=/bin", "SENTRY_TRACE=stale", "SENTRY_BAGGAGE=stale", "SENTRY_TRACE=stale2"}
 	before := strings.Join(parentEnv, "|")
-	childEnv := b.InjectEnv(ctx, parentEnv)
+	childEnv := bridge.InjectEnv(ctx, parentEnv)
 	if strings.Join(parentEnv, "|") != before {
 		t.Errorf("caller's env changed to %q", parentEnv)
 	}
@@ -235,14 +236,11 @@ func TestEnvCarrier(t *testing.T) { // API-6
 			traces = append(traces, e)
 		}
 	}
-	if len(traces) != 1 || traces[0] != "SENTRY_TRACE="+b.Traceparent(ctx) {
+	if len(traces) != 1 || traces[0] != "SENTRY_TRACE="+bridge.Traceparent(ctx) {
 		t.Errorf("child env %q", childEnv)
 	}
-	child, err := bridge.New(bridge.WithGetenv(bridge.NewEnvCarrier(&childEnv).Get))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := trace.SpanContextFromContext(child.ContinueTraceFromEnv(context.Background())); got.SpanID() != span.SpanContext().SpanID() {
+	child := bridge.ContinueTraceFromCarrier(context.Background(), bridge.NewEnvCarrier(&childEnv))
+	if got := trace.SpanContextFromContext(child); got.SpanID() != span.SpanContext().SpanID() {
 		t.Errorf("child continued %v", got)
 	}
 
@@ -262,7 +260,7 @@ func TestEnvCarrier(t *testing.T) { // API-6
 func TestHostileValues(t *testing.T) { // bad input never reaches a header or page unescaped
 	huge := strings.Repeat("x", 100<<10)
 	hostile := "a\r\nb\"'<script>alert(1)</script>\xff\xfe;,=% " + huge
-	b, tracer, _ := newBridge(t, bridge.WithRelease(hostile), bridge.WithEnvironment(hostile), bridge.WithSampleRate(1))
+	_, tracer, _ := newBridge(t, bridge.WithRelease(hostile), bridge.WithEnvironment(hostile), bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), hostile)
 	defer span.End()
 	check := func(name, v string, newlines int) {
@@ -279,22 +277,22 @@ func TestHostileValues(t *testing.T) { // bad input never reaches a header or pa
 			t.Errorf("%s is %d bytes", name, len(v))
 		}
 	}
-	check("baggage", b.Baggage(ctx), 0)
-	check("server-timing", b.ServerTiming(ctx), 0)
-	tags := string(b.MetaTags(ctx))
+	check("baggage", bridge.Baggage(ctx), 0)
+	check("server-timing", bridge.ServerTiming(ctx), 0)
+	tags := string(bridge.MetaTags(ctx))
 	check("meta tags", tags, 1)
 	if strings.Count(tags, "<") != 2 || strings.Contains(tags, "script>") {
 		t.Errorf("tags %q", tags)
 	}
 	for _, incoming := range []string{hostile, "\r\n" + huge, vectors.A + "-b72fa28504b07285-1\r\nX: y"} {
-		cont := b.ContinueTrace(context.Background(), incoming, "sentry-release=\"<script>\",sentry-x="+huge)
+		cont := bridge.ContinueTrace(context.Background(), incoming, "sentry-release=\"<script>\",sentry-x="+huge)
 		if sc := trace.SpanContextFromContext(cont); sc.IsValid() {
 			t.Errorf("continued from %.40q", incoming)
 		}
 	}
-	cont := b.ContinueTrace(context.Background(), vectors.A+"-b72fa28504b07285-1", "sentry-release=%22%3Cscript%3E%0D%0A,sentry-x="+huge)
-	check("continued baggage", b.Baggage(cont), 0)
-	if got := vectors.Members(t, b.Baggage(cont))["sentry-release"]; got != "%22%3Cscript%3E%0D%0A" {
+	cont := bridge.ContinueTrace(context.Background(), vectors.A+"-b72fa28504b07285-1", "sentry-release=%22%3Cscript%3E%0D%0A,sentry-x="+huge)
+	check("continued baggage", bridge.Baggage(cont), 0)
+	if got := vectors.Members(t, bridge.Baggage(cont))["sentry-release"]; got != "%22%3Cscript%3E%0D%0A" {
 		t.Errorf("release %q", got)
 	}
 }
@@ -304,11 +302,11 @@ func TestSuppressAndNewTrace(t *testing.T) { // API-9
 	ctx, span := tracer.Start(context.Background(), "root")
 	defer span.End()
 	c := propagation.MapCarrier{}
-	b.Propagator().Inject(bridge.SuppressInject(ctx), c)
+	b.Propagator().Inject(propagator.SuppressInject(ctx), c)
 	if len(c) != 0 {
 		t.Errorf("suppressed context injected %v", c)
 	}
-	fresh := bridge.NewTrace(b.ContinueTrace(ctx, vectors.A+"-b72fa28504b07285-1", "sentry-release=r"))
+	fresh := bridge.NewTrace(bridge.ContinueTrace(ctx, vectors.A+"-b72fa28504b07285-1", "sentry-release=r"))
 	if _, ok := protocol.IncomingFromContext(fresh, trace.SpanContextFromContext(fresh).TraceID()); ok || trace.SpanContextFromContext(fresh).IsValid() {
 		t.Error("NewTrace kept state")
 	}
@@ -318,12 +316,12 @@ func TestSuppressAndNewTrace(t *testing.T) { // API-9
 }
 
 func TestContinueTraceNeverKeepsTheCallersTrace(t *testing.T) { // API-1
-	b, tracer, _ := newBridge(t, bridge.WithOrgID("1"))
-	request := b.ContinueTrace(context.Background(), vectors.A+"-b72fa28504b07285-1", "sentry-release=r")
+	_, tracer, _ := newBridge(t, bridge.WithPropagatorOptions(propagator.WithOrgID("1")))
+	request := bridge.ContinueTrace(context.Background(), vectors.A+"-b72fa28504b07285-1", "sentry-release=r")
 	request, span := tracer.Start(request, "handler")
 	defer span.End()
 	for _, in := range [][2]string{{"", ""}, {"xxx", ""}, {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-1", "sentry-org_id=2"}} {
-		job := b.ContinueTrace(request, in[0], in[1])
+		job := bridge.ContinueTrace(request, in[0], in[1])
 		if sc := trace.SpanContextFromContext(job); sc.IsValid() {
 			t.Errorf("%q: continued %s", in, sc.TraceID())
 		}
@@ -333,8 +331,15 @@ func TestContinueTraceNeverKeepsTheCallersTrace(t *testing.T) { // API-1
 	}
 }
 
-func TestPackageLevelEnvBeforeSetup(t *testing.T) { // API-6
-	t.Setenv(bridge.EnvSentryTrace, vectors.A+"-b72fa28504b07285-1")
+// The helpers read the environment and the global propagator when they
+// are called: nothing is frozen before Setup.
+func TestHelpersReadNothingAhead(t *testing.T) { // API-6
+	t.Setenv("SENTRY_TRACE", "")
+	if sc := trace.SpanContextFromContext(bridge.ContinueTraceFromEnv(context.Background())); sc.IsValid() {
+		t.Errorf("continued %v from an empty environment", sc)
+	}
+	newBridge(t)
+	t.Setenv("SENTRY_TRACE", vectors.A+"-b72fa28504b07285-1")
 	if sc := trace.SpanContextFromContext(bridge.ContinueTraceFromEnv(context.Background())); sc.TraceID().String() != vectors.A {
 		t.Errorf("continued %v", sc)
 	}

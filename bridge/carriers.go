@@ -61,10 +61,10 @@ func (c EnvCarrier) entries() []string {
 // envName maps a propagation key to an environment variable name.
 func envName(key string) string {
 	switch key {
-	case HeaderSentryTrace:
-		return EnvSentryTrace
-	case HeaderBaggage:
-		return EnvSentryBaggage
+	case headerSentryTrace:
+		return envSentryTrace
+	case headerBaggage:
+		return envSentryBaggage
 	}
 	return strings.Map(func(r rune) rune {
 		switch {

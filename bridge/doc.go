@@ -34,18 +34,25 @@
 //
 //	<head>{{ .SentryMetaTags }}</head>  // SentryMetaTags: bridge.MetaTags(ctx)
 //
-// Jobs and messages carry the trace in their metadata (Inject with
-// propagation.MapCarrier or a MessageCarrier, then ContinueTraceFromMetadata
-// or ContinueTraceFromCarrier), subprocesses in SENTRY_TRACE and
-// SENTRY_BAGGAGE (InjectEnv, then ContinueTraceFromEnv).
+// Jobs and messages carry the trace in their metadata (Inject into a
+// propagation.MapCarrier or a MessageCarrier, then ContinueTraceFromCarrier
+// with the same carrier), subprocesses in SENTRY_TRACE and SENTRY_BAGGAGE
+// (InjectEnv, then ContinueTraceFromEnv). Logs written through Logger, with
+// log exporters given to Setup (sentryotlp.NewLogExporter sends them to
+// Sentry), carry the trace and span they were written in.
 //
-// Trace propagation targets (WithTracePropagationTargets) keep every trace
-// header, W3C ones included, off requests to other hosts; wrap otelhttp's
-// transport in NewTransport so they apply to unsampled requests too.
+// Without a traces sample rate (WithSampleRate, SENTRY_TRACES_SAMPLE_RATE)
+// or a traces sampler, nothing is recorded here: traces stay undecided and
+// are propagated, so that a later service decides, as the Sentry SDKs do.
 //
-// New returns the same configuration without installing anything, with the
-// helpers as methods, for services that wire OpenTelemetry themselves. The
-// package-level helpers use the configuration Setup installed, or, before
-// Setup, one built from the SENTRY_* environment variables alone (from
-// none, where those are invalid).
+// The helpers work with the global propagator as it is when they are
+// called: the one Setup installs, or, for services that wire OpenTelemetry
+// themselves, any composite with the Sentry propagator, such as
+// Bridge.Propagator from New. Nothing is read ahead of time.
+//
+// Trace propagation targets, given with WithPropagatorOptions, keep every
+// trace header, W3C ones included, off requests to other hosts. Wrap the
+// client's transport so that they apply to every request, sampled or not:
+//
+//	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport))}
 package bridge

@@ -35,6 +35,7 @@ func ExampleSetup() {
 
 // The seed's first snippet: continue a trace from incoming headers.
 func ExampleContinueTrace() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(),
 		"771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
 		"sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-sample_rand=0.5")
@@ -43,23 +44,9 @@ func ExampleContinueTrace() {
 	// Output: 771a43a4192642f0b136d5159a501700 b72fa28504b07285 true
 }
 
-func ExampleContinueTraceFromHeaders() {
-	h := http.Header{}
-	h.Set("Sentry-Trace", "771a43a4192642f0b136d5159a501700-b72fa28504b07285-0")
-	ctx := bridge.ContinueTraceFromHeaders(context.Background(), h)
-	fmt.Println(propagator.DecisionFromContext(ctx))
-	// Output: not sampled
-}
-
-func ExampleContinueTraceFromMetadata() {
-	job := map[string]string{"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285"}
-	ctx := bridge.ContinueTraceFromMetadata(context.Background(), job)
-	fmt.Println(propagator.DecisionFromContext(ctx))
-	// Output: deferred
-}
-
 // The seed's second snippet: the values for an outgoing request.
 func ExampleTraceparent() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-release=web%401.0")
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/", nil)
 	req.Header.Set("sentry-trace", bridge.Traceparent(ctx))
@@ -69,6 +56,7 @@ func ExampleTraceparent() {
 }
 
 func ExampleBaggage() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
 		"sentry-release=web%401.0,sentry-sample_rand=0.5,vendor=kept-out")
 	fmt.Println(bridge.Baggage(ctx))
@@ -77,6 +65,7 @@ func ExampleBaggage() {
 
 // The seed's third snippet: meta tags in a server-rendered page.
 func ExampleMetaTags() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
 	fmt.Println(bridge.MetaTags(ctx))
 	// Output:
@@ -85,17 +74,19 @@ func ExampleMetaTags() {
 }
 
 func ExampleServerTiming() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
 	fmt.Println(bridge.ServerTiming(ctx))
 	// Output: sentry-trace;desc="771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", baggage;desc="sentry-sample_rand=0.5"
 }
 
 func ExampleInjectEnv() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
 	cmd := exec.Command("worker")
 	cmd.Env = bridge.InjectEnv(ctx, []string{"PATH=/usr/bin"})
 	fmt.Println(cmd.Env)
-	// Output: [PATH=/usr/bin SENTRY_TRACE=771a43a4192642f0b136d5159a501700-b72fa28504b07285-1 SENTRY_BAGGAGE=sentry-sample_rand=0.5]
+	// Output: [PATH=/usr/bin TRACESTATE=sentry=s:1;r:0.5 TRACEPARENT=00-771a43a4192642f0b136d5159a501700-b72fa28504b07285-01 SENTRY_TRACE=771a43a4192642f0b136d5159a501700-b72fa28504b07285-1 SENTRY_BAGGAGE=sentry-sample_rand=0.5]
 }
 
 func ExampleContinueTraceFromEnv() {
@@ -103,10 +94,11 @@ func ExampleContinueTraceFromEnv() {
 	ctx := bridge.ContinueTraceFromEnv(context.Background())
 	_, span := otel.Tracer("worker").Start(ctx, "run")
 	defer span.End()
-	_ = os.Getenv(bridge.EnvSentryTrace)
+	_ = os.Getenv("SENTRY_TRACE")
 }
 
 func ExampleInject() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
 	headers := []bridge.MessageHeader{{Key: "content-type", Value: []byte("application/json")}}
 	bridge.Inject(ctx, bridge.NewMessageCarrier(&headers))
@@ -115,11 +107,14 @@ func ExampleInject() {
 	}
 	// Output:
 	// content-type: application/json
+	// tracestate: sentry=s:1;r:0.5
+	// traceparent: 00-771a43a4192642f0b136d5159a501700-b72fa28504b07285-01
 	// sentry-trace: 771a43a4192642f0b136d5159a501700-b72fa28504b07285-1
 	// baggage: sentry-sample_rand=0.5
 }
 
 func ExampleNewEnvCarrier() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	var env []string
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
 	carrier := bridge.NewEnvCarrier(&env)
@@ -129,7 +124,7 @@ func ExampleNewEnvCarrier() {
 }
 
 func ExampleNewTransport() {
-	b, _ := bridge.New(bridge.WithTracePropagationTargets([]propagator.Target{propagator.Substring("https://api.example.com/")}))
+	b, _ := bridge.New(bridge.WithPropagatorOptions(propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("https://api.example.com/")})))
 	otel.SetTextMapPropagator(b.Propagator())
 	// In a service, base is otelhttp.NewTransport(http.DefaultTransport),
 	// which injects the trace headers; requests to other hosts carry none.
@@ -152,21 +147,27 @@ func ExampleNew() {
 }
 
 func ExampleNewTrace() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
 	fmt.Println(trace.SpanContextFromContext(bridge.NewTrace(ctx)).IsValid())
 	// Output: false
 }
 
-func ExampleSuppressInject() {
-	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
-	c := propagation.MapCarrier{}
+// A context from propagator.SuppressInject carries no trace: the
+// installed propagator writes nothing, and the helpers return nothing.
+func ExampleBridge_Propagator() {
 	b, _ := bridge.New()
-	b.Propagator().Inject(bridge.SuppressInject(ctx), c)
-	fmt.Println(len(c))
-	// Output: 0
+	otel.SetTextMapPropagator(b.Propagator())
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
+	ctx = propagator.SuppressInject(ctx)
+	c := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, c)
+	fmt.Printf("%d %q\n", len(c), bridge.MetaTags(ctx))
+	// Output: 0 ""
 }
 
 func ExampleContinueTraceFromCarrier() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	headers := []bridge.MessageHeader{{Key: "sentry-trace", Value: []byte("771a43a4192642f0b136d5159a501700-b72fa28504b07285-1")}}
 	ctx := bridge.ContinueTraceFromCarrier(context.Background(), bridge.NewMessageCarrier(&headers))
 	fmt.Println(trace.SpanContextFromContext(ctx).TraceID())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -19,8 +20,10 @@ func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
-// newBridge returns a bridge from opts (over an empty environment) and a
-// tracer whose provider uses its sampler and records spans.
+// newBridge returns a bridge from opts (over an empty environment), with
+// its propagator installed as the global one for the test, which the
+// package-level helpers use, and a tracer whose provider uses its sampler
+// and records spans.
 func newBridge(t testing.TB, opts ...bridge.Option) (*bridge.Bridge, trace.Tracer, *tracetest.SpanRecorder) {
 	t.Helper()
 	b, err := bridge.New(append([]bridge.Option{bridge.WithGetenv(noEnv)}, opts...)...)
@@ -31,6 +34,9 @@ func newBridge(t testing.TB, opts ...bridge.Option) (*bridge.Bridge, trace.Trace
 	if err != nil {
 		t.Fatal(err)
 	}
+	prev := otel.GetTextMapPropagator()
+	otel.SetTextMapPropagator(b.Propagator())
+	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(append(tpOpts, sdktrace.WithSpanProcessor(rec))...)
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })

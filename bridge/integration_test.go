@@ -28,7 +28,7 @@ import (
 func TestSetupInstalls(t *testing.T) { // API-8, API-10
 	rec := tracetest.NewSpanRecorder()
 	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(env(map[string]string{
-		bridge.EnvTracesSampleRate: "1", bridge.EnvRelease: "setup@1"})), bridge.WithSpanProcessor(rec), bridge.WithServiceName("setup-test"))
+		"SENTRY_TRACES_SAMPLE_RATE": "1", "SENTRY_RELEASE": "setup@1"})), bridge.WithSpanProcessor(rec), bridge.WithServiceName("setup-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,23 +64,24 @@ func TestSetupInstalls(t *testing.T) { // API-8, API-10
 // its environment; the child continues it and prints what it joined.
 func TestSubprocessContinues(t *testing.T) { // API-6
 	if os.Getenv("OTELSENTRY_CHILD") == "1" {
-		b, err := bridge.New()
+		shutdown, err := bridge.Setup(context.Background())
 		if err != nil {
 			fmt.Println("error", err)
 			os.Exit(2)
 		}
-		ctx := b.ContinueTraceFromEnv(context.Background())
+		defer func() { _ = shutdown(context.Background()) }()
+		ctx := bridge.ContinueTraceFromEnv(context.Background())
 		sc := trace.SpanContextFromContext(ctx)
-		fmt.Printf("joined %s %s %v %s\n", sc.TraceID(), sc.SpanID(), sc.IsSampled(), propagator.DSCFromContext(ctx, b.Propagator())["release"])
-		os.Exit(0)
+		fmt.Printf("joined %s %s %v %s\n", sc.TraceID(), sc.SpanID(), sc.IsSampled(), propagator.DSCFromContext(ctx, nil)["release"])
+		return
 	}
-	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1), bridge.WithRelease("parent@2"))
+	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1), bridge.WithRelease("parent@2"))
 	ctx, span := tracer.Start(context.Background(), "spawn")
 	defer span.End()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSubprocessContinues$")
-	cmd.Env = b.InjectEnv(ctx, append(os.Environ(), "OTELSENTRY_CHILD=1"))
+	cmd.Env = bridge.InjectEnv(ctx, append(os.Environ(), "OTELSENTRY_CHILD=1"))
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
@@ -89,13 +90,13 @@ func TestSubprocessContinues(t *testing.T) { // API-6
 	if want := fmt.Sprintf("joined %s %s true parent@2", sc.TraceID(), sc.SpanID()); !strings.Contains(string(out), want) {
 		t.Errorf("child printed %q, want %q", out, want)
 	}
-	if os.Getenv(bridge.EnvSentryTrace) != "" {
+	if os.Getenv("SENTRY_TRACE") != "" {
 		t.Error("the parent's own environment was changed")
 	}
 }
 
 func TestJobQueue(t *testing.T) { // API-7: a job's metadata carries the trace to a consumer goroutine
-	b, tracer, rec := newBridge(t, bridge.WithSampleRate(1))
+	_, tracer, rec := newBridge(t, bridge.WithSampleRate(1))
 	type job struct {
 		payload  string
 		metadata map[string]string
@@ -104,14 +105,14 @@ func TestJobQueue(t *testing.T) { // API-7: a job's metadata carries the trace t
 	done := make(chan trace.SpanContext, 1)
 	go func() {
 		j := <-queue
-		ctx := b.ContinueTraceFromMetadata(context.Background(), j.metadata)
+		ctx := bridge.ContinueTraceFromCarrier(context.Background(), otelprop.MapCarrier(j.metadata))
 		_, span := tracer.Start(ctx, "process "+j.payload, trace.WithSpanKind(trace.SpanKindConsumer))
 		span.End()
 		done <- span.SpanContext()
 	}()
 	ctx, producer := tracer.Start(context.Background(), "enqueue", trace.WithSpanKind(trace.SpanKindProducer))
 	md := map[string]string{}
-	b.Inject(ctx, otelprop.MapCarrier(md))
+	bridge.Inject(ctx, otelprop.MapCarrier(md))
 	queue <- job{payload: "email", metadata: md}
 	producer.End()
 	consumed := <-done
@@ -138,8 +139,8 @@ func TestMetaTagsInBrowser(t *testing.T) { // API-5
 	if chromium == "" {
 		t.Skip("no Chromium on this machine: install Debian's chromium package to run this test")
 	}
-	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1), bridge.WithRelease(`web"<b>&'@1`))
-	ctx := b.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1), bridge.WithRelease(`web"<b>&'@1`))
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
 		"sentry-release=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E,sentry-transaction=GET%20%2Fa%26b,vendor=x")
 	ctx, span := tracer.Start(ctx, "GET /page")
 	defer span.End()
@@ -152,7 +153,7 @@ document.body.setAttribute('data-scripts', String(document.scripts.length));
 </script></body></html>`))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = page.Execute(w, b.MetaTags(ctx))
+		_ = page.Execute(w, bridge.MetaTags(ctx))
 	}))
 	defer srv.Close()
 
@@ -172,10 +173,10 @@ document.body.setAttribute('data-scripts', String(document.scripts.length));
 		}
 		return html.UnescapeString(m[1])
 	}
-	if got, want := attr("data-sentry-trace"), b.Traceparent(ctx); got != want {
+	if got, want := attr("data-sentry-trace"), bridge.Traceparent(ctx); got != want {
 		t.Errorf("browser read sentry-trace %q, want %q", got, want)
 	}
-	if got, want := attr("data-baggage"), b.Baggage(ctx); got != want || !strings.Contains(got, "sentry-release=%22%3E%3Cscript%3E") {
+	if got, want := attr("data-baggage"), bridge.Baggage(ctx); got != want || !strings.Contains(got, "sentry-release=%22%3E%3Cscript%3E") {
 		t.Errorf("browser read baggage %q, want %q", got, want)
 	}
 	if got := attr("data-scripts"); got != "1" {

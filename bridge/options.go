@@ -6,13 +6,12 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelsentry/otelsentry/dsn"
-	"github.com/otelsentry/otelsentry/internal/targets"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
@@ -24,21 +23,24 @@ var (
 	// ErrInvalidSampleRate reports a traces sample rate that is not a
 	// number in [0,1].
 	ErrInvalidSampleRate = errors.New("bridge: invalid traces sample rate")
+	// ErrInvalidOption reports an option given nothing to work with, such
+	// as a nil exporter or span processor.
+	ErrInvalidOption = errors.New("bridge: invalid option")
 	// ErrAlreadySetUp reports a second Setup before the first one's
 	// shutdown.
 	ErrAlreadySetUp = errors.New("bridge: already set up")
 )
 
-// The environment variables New reads; options take precedence, and an
-// empty value counts as unset.
+// The SENTRY_* settings New reads; options take precedence, and an empty
+// value counts as unset.
 const (
-	EnvDSN              = "SENTRY_DSN"
-	EnvRelease          = "SENTRY_RELEASE"
-	EnvEnvironment      = "SENTRY_ENVIRONMENT"
-	EnvTracesSampleRate = "SENTRY_TRACES_SAMPLE_RATE"
+	envDSN              = "SENTRY_DSN"
+	envRelease          = "SENTRY_RELEASE"
+	envEnvironment      = "SENTRY_ENVIRONMENT"
+	envTracesSampleRate = "SENTRY_TRACES_SAMPLE_RATE"
 )
 
-// Option configures New and Setup.
+// Option configures New and Setup. A nil Option is ignored.
 type Option interface {
 	apply(*config)
 }
@@ -49,24 +51,23 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	dsn, release, environment string
-	ingest                    targets.Ingest // the parsed DSN's
 	sampleRate                *float64
-	tracesSampler             sampling.TracesSampler
-	consistent                bool
-	targets                   []propagator.Target
-	orgID                     string
-	strict                    bool
+	propagatorOpts            []propagator.Option
+	samplerOpts               []sampling.Option
 	noBaggage                 bool
 	serviceName               string
 	exporters                 []sdktrace.SpanExporter
 	processors                []sdktrace.SpanProcessor
+	logExporters              []sdklog.Exporter
 	logger                    *slog.Logger
 	getenv                    func(string) string
-	// settingsFromEnv reads the SENTRY_* settings through getenv.
-	settingsFromEnv bool
+	// invalid records the first option that was given nothing.
+	invalid error
 }
 
-// WithDSN sets the DSN, instead of SENTRY_DSN.
+// WithDSN sets the DSN, instead of SENTRY_DSN. Its public key goes into the
+// DSC of the traces this service starts, and requests to its ingest never
+// carry trace headers.
 func WithDSN(s string) Option { return optionFunc(func(c *config) { c.dsn = s }) }
 
 // WithRelease sets the release, instead of SENTRY_RELEASE.
@@ -77,40 +78,26 @@ func WithRelease(s string) Option { return optionFunc(func(c *config) { c.releas
 func WithEnvironment(s string) Option { return optionFunc(func(c *config) { c.environment = s }) }
 
 // WithSampleRate sets the traces sample rate, instead of
-// SENTRY_TRACES_SAMPLE_RATE. Without a rate and a traces sampler, traces
-// are propagated but not sampled here (tracing without performance).
+// SENTRY_TRACES_SAMPLE_RATE. Without a rate and without a traces sampler
+// nothing is recorded here: traces stay undecided (deferred) and are still
+// propagated, so that a later service decides.
 func WithSampleRate(rate float64) Option {
 	return optionFunc(func(c *config) { c.sampleRate = &rate })
 }
 
-// WithTracesSampler sets the traces sampler; see sampling.WithTracesSampler.
-func WithTracesSampler(fn sampling.TracesSampler) Option {
-	return optionFunc(func(c *config) { c.tracesSampler = fn })
+// WithPropagatorOptions passes options to the Sentry propagator, after
+// those the other settings imply: trace propagation targets, org id,
+// strict trace continuation. Trace propagation targets given here keep
+// every header of Propagator off other requests, W3C ones included.
+func WithPropagatorOptions(opts ...propagator.Option) Option {
+	return optionFunc(func(c *config) { c.propagatorOpts = append(c.propagatorOpts, opts...) })
 }
 
-// WithConsistentSampling turns on OpenTelemetry consistent probability
-// sampling interop; see sampling.WithConsistentSampling.
-func WithConsistentSampling(on bool) Option {
-	return optionFunc(func(c *config) { c.consistent = on })
-}
-
-// WithTracePropagationTargets limits outgoing trace headers to requests
-// whose URL matches one of targets: the headers of every member of
-// Propagator (W3C ones included), and of SentryPropagator alone. nil, the
-// default, allows every URL; an empty, non-nil slice allows none. The
-// DSN's ingest (its host and port) never gets trace headers. The URL is
-// the one NewTransport records, so wrap the client's transport with it.
-func WithTracePropagationTargets(targets []propagator.Target) Option {
-	return optionFunc(func(c *config) { c.targets = slices.Clone(targets) })
-}
-
-// WithOrgID sets the organization id, instead of the one in the DSN.
-func WithOrgID(id string) Option { return optionFunc(func(c *config) { c.orgID = id }) }
-
-// WithStrictTraceContinuation continues incoming traces only from the same
-// organization; see propagator.WithStrictTraceContinuation.
-func WithStrictTraceContinuation(on bool) Option {
-	return optionFunc(func(c *config) { c.strict = on })
+// WithSamplerOptions passes options to the Sentry sampler, after the rate
+// of WithSampleRate or SENTRY_TRACES_SAMPLE_RATE: a traces sampler,
+// consistent sampling.
+func WithSamplerOptions(opts ...sampling.Option) Option {
+	return optionFunc(func(c *config) { c.samplerOpts = append(c.samplerOpts, opts...) })
 }
 
 // WithoutBaggagePropagator leaves propagation.Baggage out of the installed
@@ -127,23 +114,50 @@ func WithServiceName(name string) Option {
 }
 
 // WithSpanExporter adds an exporter, behind a batch span processor, to the
-// tracer provider Setup installs.
+// tracer provider Setup installs. A nil exporter makes New and Setup fail
+// with ErrInvalidOption.
 func WithSpanExporter(exp sdktrace.SpanExporter) Option {
-	return optionFunc(func(c *config) { c.exporters = append(c.exporters, exp) })
+	return optionFunc(func(c *config) {
+		if exp == nil {
+			c.invalidate("WithSpanExporter(nil)")
+			return
+		}
+		c.exporters = append(c.exporters, exp)
+	})
 }
 
 // WithSpanProcessor adds a span processor to the tracer provider Setup
-// installs.
+// installs. A nil processor makes New and Setup fail with
+// ErrInvalidOption.
 func WithSpanProcessor(sp sdktrace.SpanProcessor) Option {
-	return optionFunc(func(c *config) { c.processors = append(c.processors, sp) })
+	return optionFunc(func(c *config) {
+		if sp == nil {
+			c.invalidate("WithSpanProcessor(nil)")
+			return
+		}
+		c.processors = append(c.processors, sp)
+	})
 }
 
-// WithLogger sets the logger for debug messages of the propagator and the
-// sampler. The default discards them.
+// WithLogExporter adds a log exporter, behind a batch processor, to the
+// logger provider Setup installs. A nil exporter makes New and Setup fail
+// with ErrInvalidOption.
+func WithLogExporter(exp sdklog.Exporter) Option {
+	return optionFunc(func(c *config) {
+		if exp == nil {
+			c.invalidate("WithLogExporter(nil)")
+			return
+		}
+		c.logExporters = append(c.logExporters, exp)
+	})
+}
+
+// WithLogger sets the logger for the propagator's and the sampler's debug
+// messages and for the line Setup logs about what it installed. The
+// default discards them.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
-// WithGetenv replaces os.Getenv for reading SENTRY_* settings and, in
-// ContinueTraceFromEnv, SENTRY_TRACE and SENTRY_BAGGAGE.
+// WithGetenv replaces os.Getenv for reading the SENTRY_* settings.
 func WithGetenv(getenv func(string) string) Option {
 	return optionFunc(func(c *config) {
 		if getenv != nil {
@@ -152,31 +166,37 @@ func WithGetenv(getenv func(string) string) Option {
 	})
 }
 
-// withoutSettingsFromEnv ignores the SENTRY_* settings of the
-// environment; SENTRY_TRACE and SENTRY_BAGGAGE are still read.
-func withoutSettingsFromEnv() Option {
-	return optionFunc(func(c *config) { c.settingsFromEnv = false })
+func (c *config) invalidate(what string) {
+	if c.invalid == nil {
+		c.invalid = fmt.Errorf("%w: %s", ErrInvalidOption, what)
+	}
 }
 
-// newConfig applies opts over the environment and validates the result.
+// newConfig applies opts over the SENTRY_* settings and validates the
+// result.
 func newConfig(opts []Option) (config, error) {
-	c := config{getenv: os.Getenv, settingsFromEnv: true}
+	c := config{getenv: os.Getenv}
 	for _, o := range opts {
-		o.apply(&c)
+		if o != nil {
+			o.apply(&c)
+		}
 	}
-	fromEnv := func(field *string, name string) {
-		if *field == "" && c.settingsFromEnv {
+	if c.invalid != nil {
+		return c, c.invalid
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	for field, name := range map[*string]string{&c.dsn: envDSN, &c.release: envRelease, &c.environment: envEnvironment} {
+		if *field == "" {
 			*field = c.getenv(name)
 		}
 	}
-	fromEnv(&c.dsn, EnvDSN)
-	fromEnv(&c.release, EnvRelease)
-	fromEnv(&c.environment, EnvEnvironment)
-	if c.sampleRate == nil && c.settingsFromEnv {
-		if text := c.getenv(EnvTracesSampleRate); text != "" {
+	if c.sampleRate == nil {
+		if text := c.getenv(envTracesSampleRate); text != "" {
 			rate, err := strconv.ParseFloat(text, 64)
 			if err != nil {
-				return c, fmt.Errorf("%w: %s=%q", ErrInvalidSampleRate, EnvTracesSampleRate, text)
+				return c, fmt.Errorf("%w: %s=%q", ErrInvalidSampleRate, envTracesSampleRate, text)
 			}
 			c.sampleRate = &rate
 		}
@@ -185,33 +205,26 @@ func newConfig(opts []Option) (config, error) {
 		return c, fmt.Errorf("%w: %v is not in [0,1]", ErrInvalidSampleRate, *r)
 	}
 	if c.dsn != "" {
-		d, err := dsn.Parse(c.dsn)
-		if err != nil {
+		if _, err := dsn.Parse(c.dsn); err != nil {
 			return c, fmt.Errorf("%w: %w", ErrInvalidDSN, err)
 		}
-		c.ingest = targets.NewIngest(d.Scheme, d.Host, d.Port)
 	}
 	return c, nil
 }
 
 func (c *config) propagatorOptions() []propagator.Option {
-	return []propagator.Option{
+	return append([]propagator.Option{
 		propagator.WithDSN(c.dsn),
 		propagator.WithRelease(c.release),
 		propagator.WithEnvironment(c.environment),
-		propagator.WithOrgID(c.orgID),
-		propagator.WithStrictTraceContinuation(c.strict),
 		propagator.WithLogger(c.logger),
-	}
+	}, c.propagatorOpts...)
 }
 
-func (c *config) samplingOptions() []sampling.Option {
-	opts := []sampling.Option{sampling.WithConsistentSampling(c.consistent), sampling.WithLogger(c.logger)}
+func (c *config) samplerOptions() []sampling.Option {
+	opts := []sampling.Option{sampling.WithLogger(c.logger)}
 	if c.sampleRate != nil {
 		opts = append(opts, sampling.WithSampleRate(*c.sampleRate))
 	}
-	if c.tracesSampler != nil {
-		opts = append(opts, sampling.WithTracesSampler(c.tracesSampler))
-	}
-	return opts
+	return append(opts, c.samplerOpts...)
 }

@@ -3,32 +3,36 @@ package bridge
 import (
 	"context"
 	"errors"
-	"html/template"
-	"net/http"
-	"sync"
+	"log/slog"
+	"strconv"
 	"sync/atomic"
 
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/otelsentry/otelsentry/internal/protocol"
-	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/dsn"
 )
 
-// installed is the configuration Setup installed, read by the package-level
-// helpers.
-var installed atomic.Pointer[Bridge]
+// setUp is set while a Setup is installed, so that a second one fails
+// instead of replacing the first one's globals.
+var setUp atomic.Bool
 
 // Setup builds the configuration that opts and the SENTRY_* environment
 // variables describe and installs it: the global propagator (see
 // Bridge.Propagator), a global tracer provider with the Sentry sampler, the
-// given exporters and processors and a service.name resource, and the
-// configuration the package-level helpers use; otel.GetTracerProvider
-// returns the provider. shutdown flushes and stops the tracer provider and
-// uninstalls the configuration, after which Setup may run again.
+// given span exporters and processors and a service.name resource, and,
+// with log exporters, a global logger provider (see Logger). The
+// package-level helpers then use it.
+//
+// shutdown flushes and stops the providers, returning the exporters'
+// errors (a DSN that Sentry rejects shows up here), and puts back the
+// global propagator and providers that Setup replaced; Setup may then run
+// again.
 //
 // The installed propagation.Baggage forwards incoming baggage members of
 // other vendors, as OpenTelemetry does and Sentry SDKs do not; use
@@ -38,29 +42,88 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	if err != nil {
 		return nil, err
 	}
-	tpOpts, err := b.TracerProviderOptions(ctx)
+	res, err := b.resource(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !installed.CompareAndSwap(nil, b) {
+	if !setUp.CompareAndSwap(false, true) {
 		return nil, ErrAlreadySetUp
 	}
-	tp := sdktrace.NewTracerProvider(tpOpts...)
+	prevTP, prevProp, prevLP := otel.GetTracerProvider(), otel.GetTextMapPropagator(), otel.GetLoggerProvider()
+	if len(prevProp.Fields()) == 0 {
+		// The default global propagator forwards to whatever is set after
+		// it, this one included: put back one that does nothing instead.
+		prevProp = propagation.NewCompositeTextMapPropagator()
+	}
+	tp := sdktrace.NewTracerProvider(b.tracerProviderOptions(res)...)
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(b.Propagator())
+	var lp *sdklog.LoggerProvider
+	if len(b.cfg.logExporters) > 0 {
+		lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
+		for _, exp := range b.cfg.logExporters {
+			lpOpts = append(lpOpts, sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+		}
+		lp = sdklog.NewLoggerProvider(lpOpts...)
+		otel.SetLoggerProvider(lp)
+	}
+	b.logInstalled(ctx)
+
 	return func(ctx context.Context) error {
-		err := tp.Shutdown(ctx)
-		installed.CompareAndSwap(b, nil)
+		// ForceFlush returns what the exporters say; the final export of
+		// Shutdown would tell only otel.Handle.
+		err := errors.Join(tp.ForceFlush(ctx), tp.Shutdown(ctx))
+		if lp != nil {
+			err = errors.Join(err, lp.ForceFlush(ctx), lp.Shutdown(ctx))
+			otel.SetLoggerProvider(prevLP)
+		}
+		otel.SetTracerProvider(prevTP)
+		otel.SetTextMapPropagator(prevProp)
+		setUp.Store(false)
 		return err
 	}, nil
+}
+
+// Logger returns a logger whose records go to the logger provider Setup
+// installed, through OpenTelemetry's slog bridge: a record logged with a
+// context (InfoContext and the like) carries the trace id and span id of
+// that context's span. name names the instrumentation scope. Before Setup,
+// or without log exporters, the records go to the global logger provider,
+// which discards them unless one was installed otherwise.
+func Logger(name string) *slog.Logger {
+	return otelslog.NewLogger(name)
 }
 
 // TracerProviderOptions returns the options of the tracer provider Setup
 // installs: the Sentry sampler, the resource and the configured exporters
 // and processors.
 func (b *Bridge) TracerProviderOptions(ctx context.Context) ([]sdktrace.TracerProviderOption, error) {
+	res, err := b.resource(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return b.tracerProviderOptions(res), nil
+}
+
+func (b *Bridge) tracerProviderOptions(res *resource.Resource) []sdktrace.TracerProviderOption {
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(b.Sampler()), sdktrace.WithResource(res)}
+	if b == nil {
+		return opts
+	}
+	for _, exp := range b.cfg.exporters {
+		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	for _, sp := range b.cfg.processors {
+		opts = append(opts, sdktrace.WithSpanProcessor(sp))
+	}
+	return opts
+}
+
+// resource describes the service: OTEL_RESOURCE_ATTRIBUTES and
+// OTEL_SERVICE_NAME, the SDK, and the WithServiceName option.
+func (b *Bridge) resource(ctx context.Context) (*resource.Resource, error) {
 	detectors := []resource.Option{resource.WithFromEnv(), resource.WithTelemetrySDK()}
-	if b.cfg.serviceName != "" {
+	if b != nil && b.cfg.serviceName != "" {
 		detectors = append(detectors, resource.WithAttributes(attribute.String("service.name", b.cfg.serviceName)))
 	}
 	res, err := resource.New(ctx, detectors...)
@@ -70,93 +133,33 @@ func (b *Bridge) TracerProviderOptions(ctx context.Context) ([]sdktrace.TracerPr
 	if res, err = resource.Merge(resource.Default(), res); err != nil && !errors.Is(err, resource.ErrSchemaURLConflict) {
 		return nil, err
 	}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(b.sampler), sdktrace.WithResource(res)}
-	for _, exp := range b.cfg.exporters {
-		opts = append(opts, sdktrace.WithBatcher(exp))
+	return res, nil
+}
+
+// logInstalled logs, at info level, one line saying what Setup installed.
+func (b *Bridge) logInstalled(ctx context.Context) {
+	attrs := []slog.Attr{
+		slog.String("propagators", "tracecontext,baggage,sentry"),
+		slog.Int("span_exporters", len(b.cfg.exporters)),
+		slog.Int("span_processors", len(b.cfg.processors)),
+		slog.Int("log_exporters", len(b.cfg.logExporters)),
 	}
-	for _, sp := range b.cfg.processors {
-		opts = append(opts, sdktrace.WithSpanProcessor(sp))
+	if b.cfg.noBaggage {
+		attrs[0] = slog.String("propagators", "tracecontext,sentry")
 	}
-	return opts, nil
-}
-
-// current returns the installed configuration, or, before Setup, the
-// default one.
-func current() *Bridge {
-	if b := installed.Load(); b != nil {
-		return b
+	if d, err := dsn.Parse(b.cfg.dsn); err == nil {
+		attrs = append(attrs, slog.String("dsn_host", d.Host), slog.String("project", d.ProjectID))
+	} else {
+		attrs = append(attrs, slog.String("dsn", "none"))
 	}
-	return defaultBridge()
-}
-
-// defaultBridge is built once, from the SENTRY_* settings of the
-// environment, or, where those are invalid (only Setup reports them), from
-// none.
-var defaultBridge = sync.OnceValue(func() *Bridge {
-	if b, err := New(); err == nil {
-		return b
+	switch {
+	case b.cfg.sampleRate != nil:
+		attrs = append(attrs, slog.String("traces_sample_rate", strconv.FormatFloat(*b.cfg.sampleRate, 'f', -1, 64)))
+	case len(b.cfg.samplerOpts) == 0:
+		attrs = append(attrs, slog.String("traces_sample_rate", "none: nothing is recorded here, decisions are left to later services"))
 	}
-	b, _ := New(withoutSettingsFromEnv())
-	return b
-})
-
-// ContinueTrace continues a trace with the installed configuration; see
-// Bridge.ContinueTrace.
-func ContinueTrace(ctx context.Context, sentryTrace, baggage string) context.Context {
-	return current().ContinueTrace(ctx, sentryTrace, baggage)
+	if len(b.cfg.samplerOpts) > 0 {
+		attrs = append(attrs, slog.Int("sampler_options", len(b.cfg.samplerOpts)))
+	}
+	b.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "otelsentry set up", attrs...)
 }
-
-// ContinueTraceFromHeaders continues the trace of incoming request headers
-// with the installed configuration.
-func ContinueTraceFromHeaders(ctx context.Context, h http.Header) context.Context {
-	return current().ContinueTraceFromHeaders(ctx, h)
-}
-
-// ContinueTraceFromMetadata continues the trace in a job's metadata with
-// the installed configuration.
-func ContinueTraceFromMetadata(ctx context.Context, metadata map[string]string) context.Context {
-	return current().ContinueTraceFromMetadata(ctx, metadata)
-}
-
-// ContinueTraceFromCarrier continues the trace in any carrier with the
-// installed configuration.
-func ContinueTraceFromCarrier(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	return current().ContinueTraceFromCarrier(ctx, carrier)
-}
-
-// ContinueTraceFromEnv continues the trace in SENTRY_TRACE and
-// SENTRY_BAGGAGE with the installed configuration.
-func ContinueTraceFromEnv(ctx context.Context) context.Context {
-	return current().ContinueTraceFromEnv(ctx)
-}
-
-// Inject writes the Sentry trace headers for ctx into carrier with the
-// installed configuration; see Bridge.Inject.
-func Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
-	current().Inject(ctx, carrier)
-}
-
-// InjectEnv returns env with SENTRY_TRACE and SENTRY_BAGGAGE for ctx; see
-// Bridge.InjectEnv.
-func InjectEnv(ctx context.Context, env []string) []string { return current().InjectEnv(ctx, env) }
-
-// Traceparent returns the sentry-trace value for ctx's span.
-func Traceparent(ctx context.Context) string { return current().Traceparent(ctx) }
-
-// Baggage returns the Sentry baggage members for ctx's trace.
-func Baggage(ctx context.Context) string { return current().Baggage(ctx) }
-
-// MetaTags returns the sentry-trace and baggage meta tags for ctx.
-func MetaTags(ctx context.Context) template.HTML { return current().MetaTags(ctx) }
-
-// ServerTiming returns a Server-Timing value with sentry-trace and baggage.
-func ServerTiming(ctx context.Context) string { return current().ServerTiming(ctx) }
-
-// NewTrace returns ctx without span and Sentry state: the next span
-// started from it begins a new trace.
-func NewTrace(ctx context.Context) context.Context { return protocol.WithoutTrace(ctx) }
-
-// SuppressInject returns ctx marked so that no propagator of the installed
-// composite injects anything, for requests that must carry no trace, such
-// as those to Sentry itself.
-func SuppressInject(ctx context.Context) context.Context { return propagator.SuppressInject(ctx) }

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/protocol"
+	"github.com/otelsentry/otelsentry/internal/targets"
 )
 
 // Header keys, lowercase as written to carriers, and as http.Header stores
@@ -50,6 +51,10 @@ func Composite(opts ...Option) propagation.TextMapPropagator {
 	return propagation.NewCompositeTextMapPropagator(
 		propagation.TraceContext{}, propagation.Baggage{}, New(opts...))
 }
+
+// TargetPolicy returns the rule that decides which outgoing requests get
+// trace headers, for a composite that gates its other members with it.
+func (p *sentryPropagator) TargetPolicy() *targets.Policy { return p.cfg.policy }
 
 // Fields returns the keys this propagator reads and writes.
 func (p *sentryPropagator) Fields() []string {

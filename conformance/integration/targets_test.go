@@ -29,7 +29,7 @@ func TestTargetsOverHTTP(t *testing.T) {
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
 	b, err := bridge.New(bridge.WithGetenv(func(string) string { return "" }),
 		bridge.WithDSN(fmt.Sprintf("http://key@localhost:%d/1", port)), bridge.WithSampleRate(0),
-		bridge.WithTracePropagationTargets([]propagator.Target{propagator.Substring("/api/")}))
+		bridge.WithPropagatorOptions(propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("/api/")})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -41,6 +42,7 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	otel.SetTextMapPropagator(b.Propagator()) // the bridge's helpers use it
 	producer := exampleutil.NewTracing(b.Sampler())
 	consumer := exampleutil.NewTracing(sampling.New()) // no rate: follows the producer
 	ctx, cancel := context.WithTimeout(context.Background(), exampleutil.Timeout)
@@ -53,9 +55,9 @@ func run(w io.Writer) error {
 		for j := range queue {
 			var jobCtx context.Context
 			if j.metadata != nil {
-				jobCtx = b.ContinueTraceFromMetadata(ctx, j.metadata)
+				jobCtx = bridge.ContinueTraceFromCarrier(ctx, propagation.MapCarrier(j.metadata))
 			} else {
-				jobCtx = b.ContinueTraceFromCarrier(ctx, bridge.NewMessageCarrier(&j.headers))
+				jobCtx = bridge.ContinueTraceFromCarrier(ctx, bridge.NewMessageCarrier(&j.headers))
 			}
 			_, span := consumer.Tracer().Start(jobCtx, "process "+j.queue, trace.WithSpanKind(trace.SpanKindConsumer))
 			span.End()
@@ -69,7 +71,7 @@ func run(w io.Writer) error {
 	rootCtx, root := producer.Tracer().Start(ctx, "checkout")
 	for _, j := range jobs {
 		pubCtx, span := producer.Tracer().Start(rootCtx, "publish "+j.queue, trace.WithSpanKind(trace.SpanKindProducer))
-		b.Inject(pubCtx, j.carrier())
+		bridge.Inject(pubCtx, j.carrier())
 		span.End()
 		queue <- j
 	}

@@ -38,7 +38,7 @@ func run(w io.Writer) error {
 
 	// Only URLs under the target's base URL get trace headers.
 	b, err := bridge.New(bridge.WithSampleRate(1),
-		bridge.WithTracePropagationTargets([]propagator.Target{propagator.Substring(target.URL + "/")}))
+		bridge.WithPropagatorOptions(propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring(target.URL + "/")})))
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,33 @@ func Matchers[M Matcher](ms []M) []Matcher {
 	return out
 }
 
-type urlKey struct{}
+type (
+	urlKey        struct{}
+	untargetedKey struct{}
+)
+
+// WithoutTargets marks ctx as belonging to no request: Policy.Allows then
+// lets every Inject through. The helpers that return header values (for a
+// page, a message, a subprocess) use it, since the targets are about
+// requests to URLs.
+func WithoutTargets(ctx context.Context) context.Context {
+	return context.WithValue(ctx, untargetedKey{}, true)
+}
+
+// Holder is what has a Policy: the Sentry propagator, so that a composite
+// around it can gate its other members with the same rule.
+type Holder interface {
+	TargetPolicy() *Policy
+}
+
+// PolicyOf returns the policy of p, or nil (which allows everything) when p
+// holds none.
+func PolicyOf(p any) *Policy {
+	if h, ok := p.(Holder); ok {
+		return h.TargetPolicy()
+	}
+	return nil
+}
 
 // ContextWithURL records the URL of the outgoing request that ctx belongs to.
 func ContextWithURL(ctx context.Context, rawURL string) context.Context {
@@ -136,7 +162,7 @@ func usable(m Matcher) bool {
 // outcome does not depend on the sampling decision. An unknown URL is
 // allowed unless the list is empty.
 func (p *Policy) Allows(ctx context.Context, carrier propagation.TextMapCarrier) bool {
-	if p == nil || !p.restricted && p.ingest.host == "" {
+	if p == nil || !p.restricted && p.ingest.host == "" || ctx.Value(untargetedKey{}) != nil {
 		return true
 	}
 	rawURL, known := URLFromContext(ctx)

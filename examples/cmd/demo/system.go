@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
@@ -60,8 +61,15 @@ type service struct {
 // newBridge is the Sentry configuration every participant shares; SENTRY_*
 // variables of the environment apply, and SENTRY_DSN adds the public key.
 func newBridge(rate float64) (*bridge.Bridge, error) {
-	return bridge.New(bridge.WithRelease("demo@1.0.0"), bridge.WithEnvironment("demo"), bridge.WithSampleRate(rate),
-		bridge.WithTracePropagationTargets([]propagator.Target{propagator.Substring("http://127.0.0.1:")}))
+	b, err := bridge.New(bridge.WithRelease("demo@1.0.0"), bridge.WithEnvironment("demo"), bridge.WithSampleRate(rate),
+		bridge.WithPropagatorOptions(propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("http://127.0.0.1:")})))
+	if err != nil {
+		return nil, err
+	}
+	// The bridge's helpers (meta tags, job metadata, the subprocess's
+	// environment) work with the global propagator.
+	otel.SetTextMapPropagator(b.Propagator())
+	return b, nil
 }
 
 // newService returns a participant whose spans are recorded in memory and,
@@ -166,13 +174,13 @@ func (sys *system) follow(ctx context.Context) (*result, error) {
 	// The browser SDK continues the trace from the meta tags, and sends it
 	// on with its own span's id.
 	browser := sys.services["browser"]
-	ctx = sys.bridge.ContinueTrace(ctx, sentryTrace, baggage)
+	ctx = bridge.ContinueTrace(ctx, sentryTrace, baggage)
 	sys.hops.add(newHop(sys.bridge, "browser", "the page's meta tags", ctx))
 	ctx, pageload := browser.tracer.Start(ctx, "pageload /page")
 	fetchCtx, fetch := browser.tracer.Start(ctx, "fetch GET /api/checkout", trace.WithSpanKind(trace.SpanKindClient))
 	header := http.Header{}
-	header.Set("sentry-trace", sys.bridge.Traceparent(fetchCtx))
-	if b := sys.bridge.Baggage(fetchCtx); b != "" {
+	header.Set("sentry-trace", bridge.Traceparent(fetchCtx))
+	if b := bridge.Baggage(fetchCtx); b != "" {
 		header.Set("baggage", b)
 	}
 	_, err = exampleutil.Get(fetchCtx, http.DefaultClient, sys.apiURL+"/api/checkout", header)
@@ -205,7 +213,7 @@ func (sys *system) servePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sys.hops.add(newHop(sys.bridge, "web", "starts the trace", ctx))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = pageTemplate.Execute(w, sys.bridge.MetaTags(ctx))
+	_ = pageTemplate.Execute(w, bridge.MetaTags(ctx))
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -230,7 +238,7 @@ func (sys *system) serveWork(w http.ResponseWriter, r *http.Request) {
 	ctx, span := sys.services["worker"].tracer.Start(r.Context(), "enqueue job", trace.WithSpanKind(trace.SpanKindProducer))
 	defer span.End()
 	metadata := map[string]string{}
-	sys.bridge.Inject(ctx, propagation.MapCarrier(metadata))
+	bridge.Inject(ctx, propagation.MapCarrier(metadata))
 	sys.queue <- metadata
 	w.WriteHeader(http.StatusAccepted)
 }
@@ -243,7 +251,7 @@ func (sys *system) consume(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
-	ctx = sys.bridge.ContinueTraceFromMetadata(ctx, metadata)
+	ctx = bridge.ContinueTraceFromCarrier(ctx, propagation.MapCarrier(metadata))
 	sys.hops.add(newHop(sys.bridge, "consumer", "the job's metadata", ctx))
 	ctx, span := sys.services["consumer"].tracer.Start(ctx, "process job", trace.WithSpanKind(trace.SpanKindConsumer))
 	err := sys.runSubprocess(ctx)
@@ -259,7 +267,7 @@ func (sys *system) runSubprocess(ctx context.Context) error {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, exe, "-rate", strconv.FormatFloat(sys.rate, 'f', -1, 64))
-	cmd.Env = sys.bridge.InjectEnv(ctx, append(os.Environ(), childEnv+"=1"))
+	cmd.Env = bridge.InjectEnv(ctx, append(os.Environ(), childEnv+"=1"))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -286,7 +294,7 @@ func runChild(ctx context.Context, w io.Writer, rate float64) error {
 	if err != nil {
 		return err
 	}
-	ctx = b.ContinueTraceFromEnv(ctx)
+	ctx = bridge.ContinueTraceFromEnv(ctx)
 	report := childReport{Hop: newHop(b, "subprocess", "SENTRY_TRACE and SENTRY_BAGGAGE", ctx)}
 	_, span := s.tracer.Start(ctx, "send receipt")
 	span.End()
