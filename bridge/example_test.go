@@ -2,19 +2,23 @@ package bridge_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/sampling"
 )
 
 func ExampleSetup() {
@@ -172,4 +176,134 @@ func ExampleContinueTraceFromCarrier() {
 	ctx := bridge.ContinueTraceFromCarrier(context.Background(), bridge.NewMessageCarrier(&headers))
 	fmt.Println(trace.SpanContextFromContext(ctx).TraceID())
 	// Output: 771a43a4192642f0b136d5159a501700
+}
+
+func ExampleNewMessageCarrier() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-0", "")
+	var headers []bridge.MessageHeader // a Kafka message's, say
+	bridge.Inject(ctx, bridge.NewMessageCarrier(&headers))
+	consumer := bridge.ContinueTraceFromCarrier(context.Background(), bridge.NewMessageCarrier(&headers))
+	fmt.Println(propagator.DecisionFromContext(consumer))
+	// Output: not sampled
+}
+
+// Logs go to Sentry beside the spans, each on the span it was written in.
+func ExampleLogger() {
+	// In a service: logs, err := sentryotlp.NewLogExporter(ctx, dsn).
+	var logs sdklog.Exporter = discardLogs{}
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv), bridge.WithSampleRate(1),
+		bridge.WithLogExporter(logs))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	ctx, span := otel.Tracer("shop").Start(context.Background(), "checkout")
+	defer span.End()
+	bridge.Logger("shop").InfoContext(ctx, "order placed", "items", 3)
+}
+
+// discardLogs is a log exporter that drops what it gets.
+type discardLogs struct{}
+
+func (discardLogs) Export(context.Context, []sdklog.Record) error { return nil }
+func (discardLogs) Shutdown(context.Context) error                { return nil }
+func (discardLogs) ForceFlush(context.Context) error              { return nil }
+
+func ExampleWithPropagatorOptions() {
+	b, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithPropagatorOptions(
+		propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("https://api.example.com/")}),
+		propagator.WithOrgID("42"),
+		propagator.WithStrictTraceContinuation(true),
+	))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
+	ctx = propagator.ContextWithURL(ctx, "https://cdn.example.net/app.js")
+	c := propagation.MapCarrier{}
+	b.Propagator().Inject(ctx, c)
+	fmt.Println(len(c)) // not a target: no header at all, traceparent included
+	// Output: 0
+}
+
+func ExampleWithSamplerOptions() {
+	b, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithSamplerOptions(
+		sampling.WithTracesSampler(func(sc sampling.SamplingContext) float64 {
+			if sc.Name == "GET /health" {
+				return 0
+			}
+			return sc.Inherit(0.5)
+		}),
+	))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(b.Sampler()))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	_, span := tp.Tracer("t").Start(context.Background(), "GET /health")
+	defer span.End()
+	fmt.Println(span.SpanContext().IsSampled())
+	// Output: false
+}
+
+// Settings can come from anywhere, not only the process environment.
+func ExampleWithGetenv() {
+	settings := map[string]string{"SENTRY_TRACES_SAMPLE_RATE": "0.5", "SENTRY_RELEASE": "shop@2"}
+	b, err := bridge.New(bridge.WithGetenv(func(k string) string { return settings[k] }))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.Sampler().Description())
+	// Output: SentrySampler{rate:0.5}
+}
+
+// Without W3C baggage, other vendors' members are not forwarded, as the
+// Sentry SDKs do.
+func ExampleWithoutBaggagePropagator() {
+	b, _ := bridge.New(bridge.WithGetenv(noEnv), bridge.WithoutBaggagePropagator())
+	otel.SetTextMapPropagator(b.Propagator())
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"vendor=v1,sentry-release=web%401,sentry-sample_rand=0.5")
+	c := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, c)
+	fmt.Println(c.Get("baggage"))
+	// Output: sentry-sample_rand=0.5,sentry-release=web%401
+}
+
+func ExampleWithLogger() {
+	_, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithLogger(slog.Default()), bridge.WithSampleRate(2))
+	fmt.Println(errors.Is(err, bridge.ErrInvalidSampleRate))
+	// Output: true
+}
+
+func ExampleWithDSN() {
+	_, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithDSN("https://o1.ingest.us.sentry.io/1"))
+	fmt.Println(errors.Is(err, bridge.ErrInvalidDSN)) // no public key
+	// Output: true
+}
+
+func ExampleWithSpanExporter() {
+	_, err := bridge.Setup(context.Background(), bridge.WithSpanExporter(nil))
+	fmt.Println(errors.Is(err, bridge.ErrInvalidOption))
+	// Output: true
+}
+
+func ExampleBridge_TracerProviderOptions() {
+	b, _ := bridge.New(bridge.WithGetenv(noEnv), bridge.WithSampleRate(1), bridge.WithServiceName("shop"))
+	opts, err := b.TracerProviderOptions(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tp := sdktrace.NewTracerProvider(opts...)
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	_, span := tp.Tracer("t").Start(context.Background(), "job")
+	defer span.End()
+	fmt.Println(span.SpanContext().IsSampled())
+	// Output: true
 }
