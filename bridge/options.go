@@ -117,38 +117,34 @@ func WithServiceName(name string) Option {
 // tracer provider Setup installs. A nil exporter makes New and Setup fail
 // with ErrInvalidOption.
 func WithSpanExporter(exp sdktrace.SpanExporter) Option {
-	return optionFunc(func(c *config) {
-		if exp == nil {
-			c.invalidate("WithSpanExporter(nil)")
-			return
-		}
-		c.exporters = append(c.exporters, exp)
-	})
+	return adding("WithSpanExporter", exp, func(c *config) *[]sdktrace.SpanExporter { return &c.exporters })
 }
 
 // WithSpanProcessor adds a span processor to the tracer provider Setup
 // installs. A nil processor makes New and Setup fail with
 // ErrInvalidOption.
 func WithSpanProcessor(sp sdktrace.SpanProcessor) Option {
-	return optionFunc(func(c *config) {
-		if sp == nil {
-			c.invalidate("WithSpanProcessor(nil)")
-			return
-		}
-		c.processors = append(c.processors, sp)
-	})
+	return adding("WithSpanProcessor", sp, func(c *config) *[]sdktrace.SpanProcessor { return &c.processors })
 }
 
 // WithLogExporter adds a log exporter, behind a batch processor, to the
 // logger provider Setup installs. A nil exporter makes New and Setup fail
 // with ErrInvalidOption.
 func WithLogExporter(exp sdklog.Exporter) Option {
+	return adding("WithLogExporter", exp, func(c *config) *[]sdklog.Exporter { return &c.logExporters })
+}
+
+// adding returns the option that appends v to the list of the config that
+// field selects, or, for a nil v, records that the option named name was
+// given nothing.
+func adding[T any](name string, v T, field func(*config) *[]T) Option {
 	return optionFunc(func(c *config) {
-		if exp == nil {
-			c.invalidate("WithLogExporter(nil)")
+		if any(v) == nil {
+			c.invalidate(name + "(nil)")
 			return
 		}
-		c.logExporters = append(c.logExporters, exp)
+		list := field(c)
+		*list = append(*list, v)
 	})
 }
 
