@@ -195,13 +195,13 @@ func (in *Ingest) WaitFor(ctx context.Context, cond func([]Envelope) bool) error
 	}
 }
 
-// WaitForTransaction waits for a transaction envelope whose contexts.trace
-// has spanID, and returns it.
-func (in *Ingest) WaitForTransaction(ctx context.Context, spanID string) (Envelope, error) {
+// WaitForEnvelope waits for an envelope that match accepts, and returns the
+// first such one received.
+func (in *Ingest) WaitForEnvelope(ctx context.Context, match func(Envelope) bool) (Envelope, error) {
 	var found Envelope
 	err := in.WaitFor(ctx, func(envs []Envelope) bool {
 		for _, e := range envs {
-			if tx := e.Transaction(); tx != nil && tx.Trace.SpanID == spanID {
+			if match(e) {
 				found = e
 				return true
 			}
@@ -209,6 +209,15 @@ func (in *Ingest) WaitForTransaction(ctx context.Context, spanID string) (Envelo
 		return false
 	})
 	return found, err
+}
+
+// WaitForTransaction waits for a transaction envelope whose contexts.trace
+// has spanID, and returns it.
+func (in *Ingest) WaitForTransaction(ctx context.Context, spanID string) (Envelope, error) {
+	return in.WaitForEnvelope(ctx, func(e Envelope) bool {
+		tx := e.Transaction()
+		return tx != nil && tx.Trace.SpanID == spanID
+	})
 }
 
 func (in *Ingest) notify() {

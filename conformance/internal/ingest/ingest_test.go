@@ -81,6 +81,27 @@ func TestParseSizedPayloadWithNewlines(t *testing.T) {
 	}
 }
 
+func TestParseSpanItems(t *testing.T) {
+	// Streamed spans come in a container or one by one.
+	env, err := Parse([]byte("{}\n" +
+		`{"type":"span","item_count":2}` + "\n" + `{"items":[{"span_id":"3333333333333333"},{"span_id":"4444444444444444"}]}` + "\n" +
+		`{"type":"span"}` + "\n" + `{"span_id":"5555555555555555","parent_span_id":"3333333333333333"}` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Items) != 2 || len(env.Items[0].Spans) != 2 || len(env.Items[1].Spans) != 1 {
+		t.Fatalf("items %+v", env.Items)
+	}
+	for _, id := range []string{"3333333333333333", "4444444444444444", "5555555555555555"} {
+		if !env.HasSpan(id) {
+			t.Errorf("HasSpan(%s) false", id)
+		}
+	}
+	if env.HasSpan("6666666666666666") || env.Transaction() != nil {
+		t.Errorf("envelope %+v", env)
+	}
+}
+
 func TestParseMalformed(t *testing.T) {
 	for name, in := range map[string]string{
 		"empty":             "",
@@ -168,6 +189,9 @@ func TestServer(t *testing.T) {
 	}
 	if _, err := in.WaitForTransaction(ctx, "1111111111111111"); err != nil {
 		t.Error(err)
+	}
+	if e, err := in.WaitForEnvelope(ctx, func(e Envelope) bool { return e.HasSpan("2222222222222222") }); err != nil || e.EventID != envs[0].EventID {
+		t.Errorf("WaitForEnvelope: %+v, %v", e, err)
 	}
 
 	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)

@@ -3,6 +3,7 @@ package peers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func runChain(t *testing.T, header http.Header, hops ...*Hop) []*hop.Report {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	rep, err := hop.Fetch(ctx, http.DefaultClient, hop.Chain(bases...), header)
+	rep, err := hop.Fetch(ctx, &http.Client{Transport: jsonOnly{}}, hop.Chain(bases...), header)
 	if err != nil {
 		t.Fatalf("chain: %v", err)
 	}
@@ -58,8 +59,27 @@ func runChain(t *testing.T, header http.Header, hops ...*Hop) []*hop.Report {
 		if r.Service != hops[i].Name {
 			t.Errorf("report %d from %q, want %q", i, r.Service, hops[i].Name)
 		}
+		if r.Error != "" {
+			t.Errorf("report %d from %q: error %s", i, r.Service, r.Error)
+		}
 	}
 	return reps
+}
+
+// jsonOnly refuses a report that is not sent as JSON, as the hop contract
+// requires of GET /hop.
+type jsonOnly struct{}
+
+func (jsonOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode == http.StatusOK && !strings.HasPrefix(ct, "application/json") {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s answered with Content-Type %q, want application/json", req.URL, ct)
+	}
+	return resp, nil
 }
 
 // sentryTraceParts splits a sentry-trace value into trace id, span id and
@@ -130,11 +150,24 @@ func flushAll(t *testing.T, hops ...*Hop) {
 // waitTransaction waits for the transaction of span spanID at in.
 func waitTransaction(t *testing.T, in *ingest.Ingest, spanID string) ingest.Envelope {
 	t.Helper()
+	return waitEnvelope(t, in, "transaction "+spanID, func(e ingest.Envelope) bool {
+		tx := e.Transaction()
+		return tx != nil && tx.Trace.SpanID == spanID
+	})
+}
+
+// waitEnvelope waits for an envelope at in that match accepts; what names
+// it when none comes, and the headers of those that came are logged.
+func waitEnvelope(t *testing.T, in *ingest.Ingest, what string, match func(ingest.Envelope) bool) ingest.Envelope {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	env, err := in.WaitForTransaction(ctx, spanID)
+	env, err := in.WaitForEnvelope(ctx, match)
 	if err != nil {
-		t.Fatalf("transaction %s: %v (rejected: %q)", spanID, err, in.Rejected())
+		for _, e := range in.Envelopes() {
+			t.Logf("envelope header: %v", e.Header)
+		}
+		t.Fatalf("%s: %v (rejected: %q)", what, err, in.Rejected())
 	}
 	return env
 }
