@@ -10,14 +10,18 @@
 //  5. the consumer starts a subprocess with SENTRY_TRACE and SENTRY_BAGGAGE
 //     in its environment, and the subprocess continues the trace.
 //
+// Each service but the browser also logs one line through the
+// OpenTelemetry slog bridge, with the context of the span it is in.
+//
 // It prints the hops with the Dynamic Sampling Context (DSC) each one
-// continued with, the trace as a tree, and one line saying whether every
-// hop joined the same trace. Everything stops by itself.
+// continued with, the trace as a tree with each log line under the span
+// that wrote it, and one line saying whether every hop joined the same
+// trace and every log line is on its span. Everything stops by itself.
 //
 // Flags: -rate sets the traces sample rate of every service; -short
-// prints only the result line. With
-// SENTRY_DSN set the spans also go to Sentry over OTLP; with
-// OTEL_EXPORTER_OTLP_ENDPOINT set, to that collector.
+// prints only the result line. With SENTRY_DSN set the spans and log lines
+// also go to Sentry over OTLP; with OTEL_EXPORTER_OTLP_ENDPOINT set, the
+// spans go to that collector.
 package main
 
 import (
@@ -40,6 +44,9 @@ const childEnv = "OTELSENTRY_DEMO_CHILD"
 
 // errNotJoined is returned when some hop did not continue the trace.
 var errNotJoined = errors.New("not every hop joined the trace")
+
+// errLogsOffSpan is returned when a log line is missing or not on its span.
+var errLogsOffSpan = errors.New("not every log line is on the span that wrote it")
 
 func main() {
 	rate := flag.Float64("rate", 1, "traces sample rate of every service, in [0,1]")
@@ -82,6 +89,9 @@ func run(ctx context.Context, w io.Writer, rate float64) error {
 	res.print(w, rate, sys.exporting)
 	if !res.joined() {
 		return errNotJoined
+	}
+	if len(res.misplacedLogs()) > 0 {
+		return errLogsOffSpan
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -43,10 +44,48 @@ func newSpanRecord(service string, s sdktrace.ReadOnlySpan) spanRecord {
 	return r
 }
 
+// logRecord is one recorded log line, as printed. The log SDK takes its
+// trace and span ids from the context the line was logged with.
+type logRecord struct {
+	Service string    `json:"service"`
+	Body    string    `json:"body"`
+	TraceID string    `json:"trace_id"`
+	SpanID  string    `json:"span_id"`
+	Time    time.Time `json:"time"`
+}
+
+func newLogRecord(service string, r *sdklog.Record) logRecord {
+	l := logRecord{Service: service, Body: r.Body().AsString(), Time: r.Timestamp()}
+	if r.TraceID().IsValid() {
+		l.TraceID = r.TraceID().String()
+	}
+	if r.SpanID().IsValid() {
+		l.SpanID = r.SpanID().String()
+	}
+	return l
+}
+
+// wantLogs is the line each service logs and the span it logs it in; the
+// browser logs nothing.
+var wantLogs = []struct{ service, span, body string }{
+	{"web", "GET /page", "rendered the page"},
+	{"api", "GET /api/checkout", "checkout accepted"},
+	{"worker", "enqueue job", "job queued"},
+	{"consumer", "process job", "job done"},
+	{"subprocess", "send receipt", "receipt sent"},
+}
+
 // result is what one run saw.
 type result struct {
 	hops  []hop
 	spans []spanRecord
+	logs  []logRecord
+}
+
+// ok reports whether the trace joined (see joined) and every service's log
+// line is on the span that wrote it.
+func (r *result) ok() bool {
+	return r.joined() && len(r.misplacedLogs()) == 0
 }
 
 // joined reports whether every hop continued the head's trace with the
@@ -73,6 +112,38 @@ func (r *result) sameDSC() bool {
 	return true
 }
 
+// misplacedLogs describes each line of wantLogs that was not logged once,
+// or whose trace and span ids are not those of the span that wrote it. An
+// unrecorded trace has no spans to compare with: its lines need only carry
+// the head's trace id and a span id.
+func (r *result) misplacedLogs() []string {
+	var problems []string
+	for _, want := range wantLogs {
+		var found []logRecord
+		for _, l := range r.logs {
+			if l.Service == want.service && l.Body == want.body {
+				found = append(found, l)
+			}
+		}
+		if len(found) != 1 {
+			problems = append(problems, fmt.Sprintf("%s logged %q %d times, want once", want.service, want.body, len(found)))
+			continue
+		}
+		l := found[0]
+		if len(r.spans) == 0 {
+			if len(r.hops) == 0 || l.TraceID != r.hops[0].TraceID || l.SpanID == "" {
+				problems = append(problems, fmt.Sprintf("%s's %q is not in the trace (trace %q, span %q)", want.service, want.body, l.TraceID, l.SpanID))
+			}
+			continue
+		}
+		i := slices.IndexFunc(r.spans, func(s spanRecord) bool { return s.Service == want.service && s.Name == want.span })
+		if i < 0 || l.TraceID != r.spans[i].TraceID || l.SpanID != r.spans[i].SpanID {
+			problems = append(problems, fmt.Sprintf("%s's %q is not on its span %q (trace %q, span %q)", want.service, want.body, want.span, l.TraceID, l.SpanID))
+		}
+	}
+	return problems
+}
+
 // roots counts the recorded spans whose parent was not recorded.
 func (r *result) roots() int {
 	ids := map[string]bool{}
@@ -90,11 +161,11 @@ func (r *result) roots() int {
 
 func (r *result) print(w io.Writer, rate float64, exporting []string) {
 	head := r.hops[0]
-	defer fmt.Fprintf(w, "\nRESULT: every hop joined trace %s with the same DSC: %s\n", head.TraceID, yesNo(r.joined()))
+	defer fmt.Fprintf(w, "\nRESULT: every hop joined trace %s with the same DSC, every log line on its span: %s\n", head.TraceID, yesNo(r.ok()))
 	fmt.Fprintf(w, "otelsentry demo: one trace through a page, a browser, an API, a worker, a job queue and a subprocess\n")
-	fmt.Fprintf(w, "traces sample rate %v (-rate); spans kept in memory", rate)
+	fmt.Fprintf(w, "traces sample rate %v (-rate); spans and log lines kept in memory", rate)
 	if len(exporting) > 0 {
-		fmt.Fprintf(w, " and sent to %s", strings.Join(exporting, " and "))
+		fmt.Fprintf(w, ", and sent: %s", strings.Join(exporting, "; "))
 	}
 	fmt.Fprintf(w, "\n\nHOPS: how each participant continued the trace, and the DSC it continued with\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -116,23 +187,41 @@ func (r *result) print(w io.Writer, rate float64, exporting []string) {
 		fmt.Fprintf(w, "  %-12s %s\n", k, head.DSC[k])
 	}
 
-	fmt.Fprintf(w, "\nTRACE %s: %d spans recorded\n", head.TraceID, len(r.spans))
+	fmt.Fprintf(w, "\nTRACE %s: %d spans and %d log lines recorded\n", head.TraceID, len(r.spans), len(r.logs))
 	if len(r.spans) == 0 {
 		fmt.Fprintf(w, "  none: the head did not sample this trace (sample_rand %s >= rate %v), so no service records it,\n"+
-			"  yet every hop still propagated it\n", head.DSC["sample_rand"], rate)
-		return
+			"  yet every hop still propagated it, and the log lines still carry it\n", head.DSC["sample_rand"], rate)
+	} else {
+		r.printTree(w)
 	}
-	r.printTree(w)
+	for _, p := range r.misplacedLogs() {
+		fmt.Fprintf(w, "  LOG LINE OFF ITS SPAN: %s\n", p)
+	}
 }
 
-// printTree prints the spans as a tree, children in start order.
+// printTree prints the spans as a tree, children in start order, with the
+// log lines of each span, in the order they were logged, right under it.
+// Log lines on no recorded span are listed last, unindented.
 func (r *result) printTree(w io.Writer) {
 	spans := slices.Clone(r.spans)
 	slices.SortFunc(spans, func(a, b spanRecord) int { return a.Start.Compare(b.Start) })
+	logs := slices.Clone(r.logs)
+	slices.SortStableFunc(logs, func(a, b logRecord) int { return a.Time.Compare(b.Time) })
 	recorded := map[string]bool{}
 	children := map[string][]spanRecord{}
 	for _, s := range spans {
 		recorded[s.SpanID] = true
+	}
+	// A log line belongs to the span whose trace and span ids it carries.
+	type spanKey struct{ trace, span string }
+	logged := map[spanKey][]logRecord{}
+	var stray []logRecord
+	for _, l := range logs {
+		if recorded[l.SpanID] {
+			logged[spanKey{l.TraceID, l.SpanID}] = append(logged[spanKey{l.TraceID, l.SpanID}], l)
+		} else {
+			stray = append(stray, l)
+		}
 	}
 	var roots []spanRecord
 	for _, s := range spans {
@@ -142,20 +231,26 @@ func (r *result) printTree(w io.Writer) {
 			roots = append(roots, s)
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// Log rows leave the last columns empty, which tabwriter pads; the rows
+	// are trimmed when written.
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  SPAN\tSERVICE\tSPAN ID\tPARENT\tSAMPLED\tDURATION\n")
+	// A log line's PARENT is the span it was logged in; it has no id of its own.
+	printLog := func(l logRecord, depth int) {
+		fmt.Fprintf(tw, "  %slog: %s\t%s\t-\t%s\t\t\n", indent(depth), l.Body, l.Service, l.SpanID)
+	}
 	var walk func(s spanRecord, depth int)
 	walk = func(s spanRecord, depth int) {
-		indent := ""
-		if depth > 0 {
-			indent = strings.Repeat("   ", depth-1) + "└─ "
-		}
 		parent := s.ParentID
 		if parent == "" {
 			parent = "-"
 		}
-		fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%s\t%v\t%v\n", indent, s.Name, s.Service, s.SpanID, parent, s.Sampled,
+		fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%s\t%v\t%v\n", indent(depth), s.Name, s.Service, s.SpanID, parent, s.Sampled,
 			s.Duration.Round(10*time.Microsecond))
+		for _, l := range logged[spanKey{s.TraceID, s.SpanID}] {
+			printLog(l, depth+1)
+		}
 		for _, c := range children[s.SpanID] {
 			walk(c, depth+1)
 		}
@@ -163,7 +258,21 @@ func (r *result) printTree(w io.Writer) {
 	for _, s := range roots {
 		walk(s, 0)
 	}
+	for _, l := range stray {
+		printLog(l, 0)
+	}
 	_ = tw.Flush()
+	for line := range strings.Lines(table.String()) {
+		fmt.Fprintln(w, strings.TrimRight(line, " \n"))
+	}
+}
+
+// indent is the prefix of a tree row at depth.
+func indent(depth int) string {
+	if depth == 0 {
+		return ""
+	}
+	return strings.Repeat("   ", depth-1) + "└─ "
 }
 
 // formatDSC writes a DSC on one line, keys sorted.

@@ -8,20 +8,24 @@ import (
 	"html"
 	"html/template"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -50,12 +54,48 @@ type system struct {
 	child     childReport
 }
 
-// service is one named participant with its own tracer provider.
+// service is one named participant with its own tracer and logger
+// providers.
 type service struct {
 	name     string
 	provider *sdktrace.TracerProvider
 	recorder *tracetest.SpanRecorder
 	tracer   trace.Tracer
+	logs     *sdklog.LoggerProvider
+	logged   *logRecorder
+	logger   *slog.Logger
+}
+
+// shutdown shuts the service's providers down, flushing their exporters.
+func (s *service) shutdown(ctx context.Context) error {
+	return errors.Join(s.provider.Shutdown(ctx), s.logs.Shutdown(ctx))
+}
+
+// logRecorder is a log processor that keeps what it is given in memory, as
+// the span recorder does for spans.
+type logRecorder struct {
+	service string
+	mu      sync.Mutex
+	records []logRecord
+}
+
+func (r *logRecorder) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+
+func (r *logRecorder) OnEmit(_ context.Context, rec *sdklog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = append(r.records, newLogRecord(r.service, rec))
+	return nil
+}
+
+func (r *logRecorder) Shutdown(context.Context) error   { return nil }
+func (r *logRecorder) ForceFlush(context.Context) error { return nil }
+
+// Records returns the log records emitted so far, in the order they were.
+func (r *logRecorder) Records() []logRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.records)
 }
 
 // newBridge is the Sentry configuration every participant shares; SENTRY_*
@@ -72,23 +112,30 @@ func newBridge(rate float64) (*bridge.Bridge, error) {
 	return b, nil
 }
 
-// newService returns a participant whose spans are recorded in memory and,
-// when SENTRY_DSN or OTEL_EXPORTER_OTLP_ENDPOINT is set, exported.
+// newService returns a participant whose spans and log records are
+// recorded in memory and, when SENTRY_DSN is set, exported to Sentry; with
+// OTEL_EXPORTER_OTLP_ENDPOINT set, its spans also go to that collector.
 func newService(ctx context.Context, name string, b *bridge.Bridge) (*service, []string, error) {
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attribute.String("service.name", name)))
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &service{name: name, recorder: tracetest.NewSpanRecorder()}
+	s := &service{name: name, recorder: tracetest.NewSpanRecorder(), logged: &logRecorder{service: name}}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(b.Sampler()), sdktrace.WithResource(res), sdktrace.WithSpanProcessor(s.recorder)}
+	logOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithProcessor(s.logged)}
 	var exporting []string
 	if dsn := os.Getenv("SENTRY_DSN"); dsn != "" {
 		exp, err := sentryotlp.New(ctx, dsn)
 		if err != nil {
 			return nil, nil, err
 		}
+		logExp, err := sentryotlp.NewLogExporter(ctx, dsn)
+		if err != nil {
+			return nil, nil, err
+		}
 		opts = append(opts, sdktrace.WithBatcher(exp))
-		exporting = append(exporting, "Sentry (SENTRY_DSN)")
+		logOpts = append(logOpts, sdklog.WithProcessor(sdklog.NewBatchProcessor(logExp)))
+		exporting = append(exporting, "spans and log lines to Sentry (SENTRY_DSN)")
 	}
 	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
 		exp, err := otlptracehttp.New(ctx) // reads every OTEL_EXPORTER_OTLP_* setting
@@ -96,10 +143,12 @@ func newService(ctx context.Context, name string, b *bridge.Bridge) (*service, [
 			return nil, nil, err
 		}
 		opts = append(opts, sdktrace.WithBatcher(exp))
-		exporting = append(exporting, "the OTLP collector at OTEL_EXPORTER_OTLP_ENDPOINT")
+		exporting = append(exporting, "spans to the OTLP collector at OTEL_EXPORTER_OTLP_ENDPOINT")
 	}
 	s.provider = sdktrace.NewTracerProvider(opts...)
 	s.tracer = s.provider.Tracer("otelsentry-demo")
+	s.logs = sdklog.NewLoggerProvider(logOpts...)
+	s.logger = otelslog.NewLogger("otelsentry-demo", otelslog.WithLoggerProvider(s.logs))
 	return s, exporting, nil
 }
 
@@ -148,7 +197,8 @@ func startSystem(ctx context.Context, rate float64) (*system, error) {
 	return sys, nil
 }
 
-// stop shuts the servers and tracer providers down, flushing exporters.
+// stop shuts the servers and the services' providers down, flushing
+// exporters.
 func (sys *system) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -157,7 +207,7 @@ func (sys *system) stop() error {
 		errs = append(errs, srv.Shutdown(ctx))
 	}
 	for _, s := range sys.services {
-		errs = append(errs, s.provider.Shutdown(ctx))
+		errs = append(errs, s.shutdown(ctx))
 	}
 	return errors.Join(errs...)
 }
@@ -203,8 +253,10 @@ func (sys *system) follow(ctx context.Context) (*result, error) {
 		for _, span := range s.recorder.Ended() {
 			res.spans = append(res.spans, newSpanRecord(s.name, span))
 		}
+		res.logs = append(res.logs, s.logged.Records()...)
 	}
 	res.spans = append(res.spans, sys.child.Spans...)
+	res.logs = append(res.logs, sys.child.Logs...)
 	return res, nil
 }
 
@@ -213,7 +265,12 @@ func (sys *system) servePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sys.hops.add(newHop(sys.bridge, "web", "starts the trace", ctx))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = pageTemplate.Execute(w, bridge.MetaTags(ctx))
+	if err := pageTemplate.Execute(w, bridge.MetaTags(ctx)); err != nil {
+		sys.services["web"].logger.ErrorContext(ctx, "rendering the page", "error", err)
+		return
+	}
+	// The context carries the server span, so the line is logged on it.
+	sys.services["web"].logger.InfoContext(ctx, "rendered the page")
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -228,8 +285,11 @@ func (sys *system) serveCheckout(w http.ResponseWriter, r *http.Request) {
 	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport,
 		otelhttp.WithTracerProvider(sys.services["api"].provider), otelhttp.WithPropagators(sys.bridge.Propagator())))}
 	if _, err := exampleutil.Do(r.Context(), client, http.MethodPost, sys.workerURL+"/work", nil); err != nil {
+		sys.services["api"].logger.ErrorContext(r.Context(), "calling the worker", "error", err)
 		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
 	}
+	sys.services["api"].logger.InfoContext(r.Context(), "checkout accepted")
 }
 
 // serveWork puts a job with the trace in its metadata on the queue.
@@ -240,6 +300,7 @@ func (sys *system) serveWork(w http.ResponseWriter, r *http.Request) {
 	metadata := map[string]string{}
 	bridge.Inject(ctx, propagation.MapCarrier(metadata))
 	sys.queue <- metadata
+	sys.services["worker"].logger.InfoContext(ctx, "job queued")
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -253,8 +314,14 @@ func (sys *system) consume(ctx context.Context) {
 	}
 	ctx = bridge.ContinueTraceFromCarrier(ctx, propagation.MapCarrier(metadata))
 	sys.hops.add(newHop(sys.bridge, "consumer", "the job's metadata", ctx))
-	ctx, span := sys.services["consumer"].tracer.Start(ctx, "process job", trace.WithSpanKind(trace.SpanKindConsumer))
+	consumer := sys.services["consumer"]
+	ctx, span := consumer.tracer.Start(ctx, "process job", trace.WithSpanKind(trace.SpanKindConsumer))
 	err := sys.runSubprocess(ctx)
+	if err != nil {
+		consumer.logger.ErrorContext(ctx, "job failed", "error", err)
+	} else {
+		consumer.logger.InfoContext(ctx, "job done")
+	}
 	span.End() // before the report, which reads the recorded spans
 	sys.consumed <- err
 }
@@ -282,6 +349,7 @@ func (sys *system) runSubprocess(ctx context.Context) error {
 type childReport struct {
 	Hop   hop          `json:"hop"`
 	Spans []spanRecord `json:"spans"`
+	Logs  []logRecord  `json:"logs"`
 }
 
 // runChild is the subprocess: it continues the trace from its environment.
@@ -296,16 +364,20 @@ func runChild(ctx context.Context, w io.Writer, rate float64) error {
 	}
 	ctx = bridge.ContinueTraceFromEnv(ctx)
 	report := childReport{Hop: newHop(b, "subprocess", "SENTRY_TRACE and SENTRY_BAGGAGE", ctx)}
-	_, span := s.tracer.Start(ctx, "send receipt")
+	ctx, span := s.tracer.Start(ctx, "send receipt")
+	s.logger.InfoContext(ctx, "receipt sent")
 	span.End()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.provider.Shutdown(shutdownCtx); err != nil {
+	if err := s.shutdown(shutdownCtx); err != nil {
 		return err
 	}
 	for _, span := range s.recorder.Ended() {
 		report.Spans = append(report.Spans, newSpanRecord(s.name, span))
 	}
+	// The parent prints the child's log lines with its own, under the spans
+	// that wrote them.
+	report.Logs = s.logged.Records()
 	return json.NewEncoder(w).Encode(report)
 }
 
