@@ -3,13 +3,13 @@
 GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Nested modules, each with its own go.mod and a replace to the root.
-NESTED      := sentryotlp sentryautoprop examples conformance
+NESTED      := sentryotlp sentryautoprop sentrylink examples conformance
 # The Node peer of the conformance tests: @sentry/node, from its lockfile.
 NODE_DEPS   := conformance/node/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
-.PHONY: all demo demo-short test lint unit nested conformance fuzz bench
+.PHONY: all demo demo-short test lint unit nested conformance fuzz bench loadtest
 
 all: test
 
@@ -53,6 +53,11 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+## loadtest: 20,000 requests through three otelhttp services on 127.0.0.1;
+## fails on any error, broken trace or lost span (bounded: 2 minutes).
+loadtest:
+	cd conformance && $(GO) run ./cmd/loadtest
 
 ## bench: propagators side by side (conformance/bench) and the sampler, BENCHCOUNT runs each, in one benchstat table.
 bench:
