@@ -3,9 +3,11 @@ package propagator
 import (
 	"context"
 	"log/slog"
+	"unsafe"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -25,7 +27,8 @@ const (
 // sentryPropagator reads and writes sentry-trace and the Sentry members of
 // baggage.
 type sentryPropagator struct {
-	cfg config
+	cfg   config
+	heads headCache
 }
 
 var _ propagation.TextMapPropagator = (*sentryPropagator)(nil)
@@ -39,17 +42,6 @@ func New(opts ...Option) propagation.TextMapPropagator {
 		otel.Handle(p.cfg.dsnErr)
 	}
 	return p
-}
-
-// Composite returns the recommended composite: W3C trace context, W3C
-// baggage, then the Sentry propagator configured by opts. The Sentry
-// propagator must come last: Baggage's Inject replaces the whole header
-// (which would erase the Sentry members written before it), and a valid
-// sentry-trace takes precedence over traceparent only when it is read
-// second.
-func Composite(opts ...Option) propagation.TextMapPropagator {
-	return propagation.NewCompositeTextMapPropagator(
-		propagation.TraceContext{}, propagation.Baggage{}, New(opts...))
 }
 
 // TargetPolicy returns the rule that decides which outgoing requests get
@@ -86,8 +78,6 @@ func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.Text
 		p.debug(ctx, "sentry-trace flag and baggage sampled disagree; the flag decides",
 			slog.String("sampled", dsc.Sampled))
 	}
-	in, member := protocol.NewIncoming(traceID, decision, dsc)
-
 	var flags trace.TraceFlags
 	var ts trace.TraceState
 	// A traceparent for the same span, read before, keeps its trace state
@@ -99,6 +89,7 @@ func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.Text
 	if decision == protocol.Sampled {
 		flags |= trace.FlagsSampled
 	}
+	withIncoming, member := protocol.ContextWithNewIncoming(ctx, traceID, decision, dsc)
 	ts, err := ts.Insert(protocol.TraceStateKey, member)
 	if err != nil {
 		p.debug(ctx, "ignoring sentry-trace: trace state rejected the sentry member", slog.Any("error", err))
@@ -111,38 +102,79 @@ func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.Text
 		TraceState: ts,
 		Remote:     true,
 	})
-	return trace.ContextWithRemoteSpanContext(protocol.ContextWithIncoming(ctx, in), sc)
+	return trace.ContextWithRemoteSpanContext(withIncoming, sc)
 }
 
 // Inject writes sentry-trace for the current span and merges the trace's
 // DSC into carrier's baggage.
 func (p *sentryPropagator) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	p.inject(ctx, carrier, nil)
+}
+
+// inject is Inject, after, when otel is not nil, propagation.Baggage's
+// Inject of otel, which it does itself so as to encode only the members
+// that the merge keeps.
+func (p *sentryPropagator) inject(ctx context.Context, carrier propagation.TextMapCarrier, otel *baggage.Baggage) {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() || protocol.InjectSuppressed(ctx) || !p.cfg.policy.Allows(ctx, carrier) {
+		if otel != nil {
+			writeOTelBaggage(carrier, *otel)
+		}
 		return
 	}
 	var one [1]string
 	if protocol.FirstSentryTrace(carrierValues(carrier, sentryTraceHeader, canonicalSentryTrace, &one)) != "" {
+		if otel != nil {
+			writeOTelBaggage(carrier, *otel)
+		}
 		return // the caller set it; its baggage is left alone too
 	}
 	member, hasMember := protocol.ParseTraceState(sc.TraceState())
 	decision := protocol.DecisionWith(sc, member, hasMember)
 
-	var traceBuf [protocol.MaxSentryTraceLen]byte
-	setCarrier(carrier, sentryTraceHeader, canonicalSentryTrace,
-		string(protocol.AppendSentryTrace(traceBuf[:0], sc.TraceID(), sc.SpanID(), decision)))
-
 	existing := carrierValues(carrier, baggageHeader, canonicalBaggage, &one)
+	if otel != nil {
+		if third, written := otelThirdParty(*otel); written {
+			one[0] = third
+			existing = one[:]
+		}
+	}
 	var merged string
 	if in, ok := protocol.IncomingFromContext(ctx, sc.TraceID()); ok {
 		// The rate of a decision made here, if any, is the member's.
 		merged = in.MergeInto(existing, member.Rate)
 	} else {
-		dsc := p.ownDSC(ctx, sc, member, hasMember, decision)
-		merged = dsc.MergeInto(existing)
+		merged = p.headBaggage(ctx, sc, member, hasMember, decision, existing)
 	}
-	if merged != "" {
-		setCarrier(carrier, baggageHeader, canonicalBaggage, merged)
+	writeHeaders(carrier, sc, decision, merged)
+}
+
+// headerValues is what Inject writes into an http.Header, in one
+// allocation: both headers' value slices and the bytes of sentry-trace,
+// never written again once a string refers to them.
+type headerValues struct {
+	values [2]string
+	trace  [protocol.MaxSentryTraceLen]byte
+}
+
+// writeHeaders sets sentry-trace for sc and decision, and baggage unless
+// it is "".
+func writeHeaders(carrier propagation.TextMapCarrier, sc trace.SpanContext, decision protocol.Decision, baggage string) {
+	if c, ok := carrier.(propagation.HeaderCarrier); ok {
+		h := new(headerValues)
+		b := protocol.AppendSentryTrace(h.trace[:0], sc.TraceID(), sc.SpanID(), decision)
+		h.values[0] = unsafe.String(&b[0], len(b))
+		c[canonicalSentryTrace] = h.values[0:1:1]
+		if baggage != "" {
+			h.values[1] = baggage
+			c[canonicalBaggage] = h.values[1:2:2]
+		}
+		return
+	}
+	var traceBuf [protocol.MaxSentryTraceLen]byte
+	carrier.Set(sentryTraceHeader, string(protocol.AppendSentryTrace(traceBuf[:0], sc.TraceID(), sc.SpanID(), decision)))
+	if baggage != "" {
+		carrier.Set(baggageHeader, baggage)
 	}
 }
 
@@ -268,12 +300,4 @@ func carrierValues(carrier propagation.TextMapCarrier, key, canonical string, on
 		return nil
 	}
 	return one[:]
-}
-
-func setCarrier(carrier propagation.TextMapCarrier, key, canonical, value string) {
-	if c, ok := carrier.(propagation.HeaderCarrier); ok {
-		c[canonical] = []string{value}
-		return
-	}
-	carrier.Set(key, value)
 }

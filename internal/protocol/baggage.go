@@ -104,6 +104,9 @@ func isSentryElement(elem string) bool {
 	return strings.HasPrefix(trimOWS(key), sentryPrefix)
 }
 
+// IsToken reports whether s is a valid baggage key: an RFC 7230 token.
+func IsToken(s string) bool { return isToken(s) }
+
 func isToken(s string) bool {
 	if s == "" {
 		return false
@@ -141,6 +144,24 @@ func isBaggageValue(s string) bool {
 	}
 	return true
 }
+
+// isWrittenValue reports whether a valid baggage value is already in the
+// form Inject writes: unreserved bytes, and uppercase escapes of the others.
+func isWrittenValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isUnreserved(c) {
+			continue
+		}
+		if c != '%' || !isUpperHex(s[i+1]) || !isUpperHex(s[i+2]) || isUnreserved(unescapeAt(s, i)) {
+			return false
+		}
+		i += 2
+	}
+	return true
+}
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
 
 // isEscape reports whether s[i:] starts with '%' and two hex digits.
 func isEscape(s string, i int) bool {

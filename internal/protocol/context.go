@@ -29,7 +29,9 @@ type incomingState struct {
 	// frozenEmpty records that no usable Sentry member came in, so that the
 	// DSC holds only sample_rand and a local rate is not added to it.
 	frozenEmpty bool
-	// frozen caches the encoded DSC for Inject.
+	// verbatim is the frozen DSC when the kept members are it already.
+	verbatim frozenDSC
+	// frozen caches the encoded DSC for Inject otherwise.
 	frozen atomic.Pointer[frozenDSC]
 }
 
@@ -42,8 +44,23 @@ type Incoming struct {
 // NewIncoming returns the state of the trace traceID continued with the
 // upstream decision d and the incoming DSC, and the value of the sentry
 // trace state member, "s:<decision>;r:<sample_rand>", that Extract puts on
-// the remote SpanContext. Both are built in one allocation.
+// the remote SpanContext.
 func NewIncoming(traceID trace.TraceID, d Decision, dsc IncomingDSC) (Incoming, string) {
+	s := new(incomingState)
+	return Incoming{state: s}, s.init(traceID, d, dsc)
+}
+
+// ContextWithNewIncoming is ContextWithIncoming(ctx, NewIncoming(...)) in
+// one allocation for the state and the context, and one for the text it
+// keeps, since Extract runs on every request.
+func ContextWithNewIncoming(ctx context.Context, traceID trace.TraceID, d Decision, dsc IncomingDSC) (context.Context, string) {
+	c := &incomingContext{Context: ctx}
+	return c, c.state.init(traceID, d, dsc)
+}
+
+// init fills s and returns the trace state member's value. The member and
+// the copied Sentry members share one allocation.
+func (s *incomingState) init(traceID trace.TraceID, d Decision, dsc IncomingDSC) string {
 	var buf [len("s:x;r:") + maxSampleRandLen]byte
 	member := append(buf[:0], 's', ':', decisionChar(d), ';', 'r', ':')
 	randAt := len(member)
@@ -58,14 +75,28 @@ func NewIncoming(traceID trace.TraceID, d Decision, dsc IncomingDSC) (Incoming, 
 	b.Write(member)
 	dsc.writeSentry(&b)
 	text := b.String()
-	s := &incomingState{
-		traceID:     traceID,
-		sentry:      dsc.sentry(text[len(member):]),
-		sampleRand:  text[randAt:len(member)],
-		sampleRate:  dsc.SampleRate,
-		frozenEmpty: !dsc.Usable,
+	s.traceID = traceID
+	s.sentry = dsc.sentry(text[len(member):])
+	s.sampleRand = text[randAt:len(member)]
+	s.sampleRate = dsc.SampleRate
+	s.frozenEmpty = !dsc.Usable
+	if dsc.verbatim {
+		s.verbatim = frozenDSC{state: s, text: s.sentry, members: dsc.members, complete: true}
 	}
-	return Incoming{state: s}, text[:len(member)]
+	return text[:len(member)]
+}
+
+// incomingContext holds an incomingState without a separate allocation.
+type incomingContext struct {
+	context.Context
+	state incomingState
+}
+
+func (c *incomingContext) Value(key any) any {
+	if key == (incomingKey{}) {
+		return &c.state
+	}
+	return c.Context.Value(key)
 }
 
 // ContextWithIncoming returns ctx holding in, for Inject and the sampler.

@@ -215,10 +215,14 @@ func forEachThirdParty(values []string, f func(string)) {
 	}
 }
 
-// frozenDSC is a continued trace's DSC, encoded once: it never changes
-// but for the sample_rate of a local decision, which keys the cache.
+// frozenDSC is a DSC encoded once: a continued trace's, which never
+// changes but for the sample_rate of a local decision, which keys the
+// cache, or a head-of-trace one.
 type frozenDSC struct {
+	// Exactly one of state and head says where the entries come from when
+	// the encoded members cannot be reused.
 	state    *incomingState
+	head     *HeadDSC
 	rate     string // the sample_rate that replaced the upstream one, or ""
 	text     string // the members, encoded and joined
 	members  int
@@ -237,9 +241,32 @@ type HeadDSC struct {
 // with their Sentry members replaced by h. It returns "" when there is
 // nothing to write.
 func (h *HeadDSC) MergeInto(existing []string) string {
-	// Keys go in written order, so that sorting finds them sorted.
 	var backing [maxBaggageMembers]dscEntry
-	return mergeBaggage(existing, dscEntries(backing[:0]).
+	return mergeBaggage(existing, h.entries(backing[:0]))
+}
+
+// EncodedDSC is a head-of-trace DSC encoded once, to be merged into the
+// baggage of every Inject for the trace without encoding it again.
+type EncodedDSC struct {
+	f frozenDSC
+}
+
+// Encode returns h encoded.
+func (h HeadDSC) Encode() *EncodedDSC {
+	e := &EncodedDSC{f: frozenDSC{head: &h}}
+	var backing [maxBaggageMembers]dscEntry
+	e.f.fill(h.entries(backing[:0]))
+	return e
+}
+
+// MergeInto returns what h.MergeInto(existing) returns for the DSC h that
+// e encodes.
+func (e *EncodedDSC) MergeInto(existing []string) string { return e.f.mergeInto(existing) }
+
+// entries appends the DSC to dst.
+func (h *HeadDSC) entries(dst dscEntries) dscEntries {
+	// Keys go in written order, so that sorting finds them sorted.
+	return dst.
 		set(keyTraceID, h.TraceID, false).
 		set(keyPublicKey, h.PublicKey, false).
 		set(keySampleRate, h.SampleRate, false).
@@ -248,7 +275,7 @@ func (h *HeadDSC) MergeInto(existing []string) string {
 		set(keyRelease, h.Release, false).
 		set(keyEnvironment, h.Environment, false).
 		set(keyTransaction, h.Transaction, false).
-		set(keyOrgID, h.OrgID, false))
+		set(keyOrgID, h.OrgID, false)
 }
 
 // MergeInto returns the baggage to write for the continued trace: the
@@ -291,12 +318,22 @@ func DecodeDSC(baggage string) map[string]string {
 // frozenDSC returns the encoded DSC of s with sample_rate replaced by rate
 // when rate is not empty.
 func (s *incomingState) frozenDSC(rate string) *frozenDSC {
+	if rate == "" && s.verbatim.text != "" {
+		return &s.verbatim
+	}
 	if f := s.frozen.Load(); f != nil && f.rate == rate {
 		return f
 	}
 	var backing [maxBaggageMembers]dscEntry
-	entries := s.entries(backing[:0], rate)
-	f := &frozenDSC{state: s, rate: rate, text: mergeBaggage(nil, entries), complete: true}
+	f := &frozenDSC{state: s, rate: rate}
+	f.fill(s.entries(backing[:0], rate))
+	s.frozen.Store(f)
+	return f
+}
+
+// fill encodes entries into f.
+func (f *frozenDSC) fill(entries dscEntries) {
+	f.text, f.complete = mergeBaggage(nil, entries), true
 	for _, e := range entries {
 		if e.written {
 			f.members++
@@ -304,8 +341,6 @@ func (s *incomingState) frozenDSC(rate string) *frozenDSC {
 			f.complete = false
 		}
 	}
-	s.frozen.Store(f)
-	return f
 }
 
 // mergeInto merges the frozen DSC into the carrier's baggage values as
@@ -326,5 +361,8 @@ func (f *frozenDSC) mergeInto(existing []string) string {
 		return b.String()
 	}
 	var backing [maxBaggageMembers]dscEntry
+	if f.head != nil {
+		return mergeBaggage(existing, f.head.entries(backing[:0]))
+	}
 	return mergeBaggage(existing, f.state.entries(backing[:0], f.rate))
 }

@@ -25,6 +25,13 @@ type IncomingDSC struct {
 	// whole reports that the header holds nothing else, so that it can be
 	// kept as it is.
 	whole bool
+	// verbatim reports that the kept members are already the frozen DSC as
+	// Inject writes it (values in written form, keys in written order, so
+	// none repeats, and sample_rand valid as it came), so that they can be
+	// forwarded without being decoded and encoded again.
+	verbatim bool
+	// members counts them.
+	members int
 }
 
 // ScanDSC reads the Sentry members of a carrier's baggage values, joined
@@ -32,6 +39,8 @@ type IncomingDSC struct {
 func ScanDSC(values []string) IncomingDSC {
 	var d IncomingDSC
 	var rand string
+	written := true
+	prevRank, prevKey := -1, ""
 	joined := joinValues(values)
 	d.baggage = capBaggage(joined)
 	r := baggageReader{rest: d.baggage}
@@ -49,6 +58,10 @@ func ScanDSC(values []string) IncomingDSC {
 		}
 		d.Usable = true
 		d.sentryLen += len(key) + 1 + len(value)
+		d.members++
+		rank := keyRank(k)
+		written = written && (rank > prevRank || rank == prevRank && k > prevKey) && isWrittenValue(value)
+		prevRank, prevKey = rank, k
 		switch k {
 		case keySampleRand:
 			rand = value
@@ -69,6 +82,7 @@ func ScanDSC(values []string) IncomingDSC {
 			d.SampleRand = v
 		}
 	}
+	d.verbatim = written && d.SampleRand != "" && d.SampleRand == rand
 	d.SampleRate, _ = percentDecode(d.SampleRate)
 	d.OrgID, _ = percentDecode(d.OrgID)
 	d.OrgID = trimOWS(d.OrgID)

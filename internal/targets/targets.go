@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/propagation"
 )
@@ -95,9 +96,11 @@ func NewIngest(scheme, host, port string) Ingest {
 // matches reports whether rawURL is an absolute URL on the ingest's host
 // and port; host names compare case-insensitively and are not resolved.
 func (in Ingest) matches(rawURL string) bool {
-	if in.host == "" {
-		return false
-	}
+	return in.host != "" && mayContainHost(rawURL, in.host) && in.parsedMatches(rawURL)
+}
+
+// parsedMatches is matches for a URL that might go to the ingest.
+func (in Ingest) parsedMatches(rawURL string) bool {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return false
@@ -107,6 +110,49 @@ func (in Ingest) matches(rawURL string) bool {
 		port = defaultPort(u.Scheme)
 	}
 	return port == in.port && strings.EqualFold(u.Hostname(), in.host)
+}
+
+// mayContainHost reports whether rawURL might name host, lowercase, so that
+// Inject parses only URLs that might go to the ingest. url.Parse decodes
+// no ASCII byte of a host name, so the host of an ASCII URL is a part of
+// it; a URL or host with other bytes might fold to the other and is
+// always parsed.
+func mayContainHost(rawURL, host string) bool {
+	if strings.Contains(rawURL, host) || !isASCII(host) || !isASCII(rawURL) {
+		return true
+	}
+	for i := 0; i+len(host) <= len(rawURL); i++ {
+		if lowerByte(rawURL[i]) == host[0] && equalFoldASCII(rawURL[i:i+len(host)], host) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldASCII reports whether s, lowered, is lower.
+func equalFoldASCII(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		if lowerByte(s[i]) != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func defaultPort(scheme string) string {

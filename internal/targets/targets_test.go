@@ -41,3 +41,31 @@ func TestNilPolicyAllows(t *testing.T) {
 		t.Error("a nil policy withheld a request")
 	}
 }
+
+// The check before parsing never turns away a URL that parsing matches.
+func FuzzIngestMatches(f *testing.F) {
+	for _, u := range []string{
+		"https://o1.ingest.sentry.io/api/1/envelope/", "https://O1.INGEST.Sentry.IO:443/x",
+		"https://user@o1.ingest.sentry.io/x", "https://o1.ingest.ſentry.io/", "//o1.ingest.sentry.io:443/",
+		"https://example.com/?to=o1.ingest.sentry.io", "http://[::1]:9000/x",
+	} {
+		f.Add("https", "o1.ingest.sentry.io", "", u)
+		f.Add("http", "::1", "9000", u)
+	}
+	f.Add("https", "o1.ingest.ſentry.io", "", "https://o1.ingest.sentry.io/")
+	f.Fuzz(func(t *testing.T, scheme, host, port, rawURL string) {
+		in := NewIngest(scheme, host, port)
+		if got, want := in.matches(rawURL), in.host != "" && in.parsedMatches(rawURL); got != want {
+			t.Fatalf("ingest %+v, %q: %v, parsing says %v", in, rawURL, got, want)
+		}
+	})
+}
+
+// A URL that cannot go to the ingest is turned away without parsing.
+func TestIngestMatchesWithoutParsing(t *testing.T) {
+	in := NewIngest("https", "o1.ingest.sentry.io", "")
+	const other = "https://API.example.com:8443/v1/users?id=42"
+	if got := testing.AllocsPerRun(100, func() { in.matches(other) }); got != 0 {
+		t.Errorf("matches(%q) allocated %v times", other, got)
+	}
+}
