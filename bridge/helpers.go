@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -93,8 +94,10 @@ func Baggage(ctx context.Context) string {
 	if Traceparent(ctx) == "" {
 		return ""
 	}
+	// Without the OTel baggage, whose members would be written first and
+	// take up the header's size and member limits, only to be dropped here.
 	c := propagation.MapCarrier{}
-	Inject(ctx, c)
+	Inject(baggage.ContextWithoutBaggage(ctx), c)
 	var members []string
 	for _, m := range strings.Split(c[headerBaggage], ",") {
 		if strings.HasPrefix(m, "sentry-") {

@@ -1,14 +1,16 @@
 // Package vectors holds the test vectors of SPEC.md section 3 as data, so
 // that the package tests, the fuzz seed corpora and the conformance runner
-// read one copy of each table.
+// read one copy of each table, and the hostile input corpus (table "H",
+// hostile.json) that the propagator and bridge tests run.
 //
 // Each table is a JSON file in data/:
 //
-//	{"table": "V-ST", "description": "...", "cases": [{"id": "V-ST-1", "description": "...", ...}]}
+//	{"table": "<table id>", "description": "...", "cases": [{"id": "<table id>-<row>", "description": "...", ...}]}
 //
-// Case ids are those of SPEC.md. Where a row groups several inputs, each
-// input is a case of its own, numbered from the row ("V-ST-9" to "V-ST-12")
-// or lettered after it ("V-ST-32a").
+// Case ids are those of the specification's vector tables: the table's id,
+// a dash and the row number. Where a row groups several inputs, each input
+// is a case of its own, numbered on from the row or lettered after it (row
+// 32's inputs are 32a, 32b, ...).
 //
 // Strings in the files may use placeholders, expanded when a table loads:
 // {T}, {S}, {A} and {K} stand for the notation ids below, and {x*n} for n
@@ -46,7 +48,8 @@ var files embed.FS
 
 // Case identifies a test case; every table's case type embeds it.
 type Case struct {
-	// ID is the vector id of SPEC.md, such as "V-ST-12" or "V-ST-32a".
+	// ID is the case's vector id: its table's id, a dash, and its row
+	// number, possibly lettered.
 	ID string `json:"id"`
 	// Description says in one line what the case checks.
 	Description string `json:"description"`
@@ -305,6 +308,70 @@ type InteropCase struct {
 
 // Interop returns the V-IO cases (interop.json).
 func Interop() []InteropCase { return load[InteropCase]("interop.json") }
+
+// HostileCase is an H case: hostile input from the network or from
+// configuration, and what must come of it (DESIGN.md, "Bad input").
+// Strings may hold {0xHH} for one raw byte, which JSON cannot carry (an
+// invalid UTF-8 byte), expanded after {x*n}.
+type HostileCase struct {
+	Case
+	// Kind groups the cases: "sentry-trace", "baggage", "encoding",
+	// "duplicate", "conflict", "org" or "config".
+	Kind string `json:"kind"`
+	// SentryTrace and Baggage are the incoming header lines, in order.
+	SentryTrace []string `json:"sentry_trace"`
+	Baggage     []string `json:"baggage"`
+	// Carrier is the baggage already in the outgoing carrier before Inject.
+	Carrier string `json:"carrier"`
+	// OrgID and Strict configure strict trace continuation.
+	OrgID  string `json:"org_id"`
+	Strict bool   `json:"strict"`
+	// Release and Environment configure the propagator; SpanName names the
+	// local root span started under the extracted context.
+	Release     string `json:"release"`
+	Environment string `json:"environment"`
+	SpanName    string `json:"span_name"`
+	// Continued reports whether the trace is continued, as Decision, with
+	// the ids T and S unless TraceID and SpanID say otherwise.
+	Continued bool     `json:"continued"`
+	Decision  Decision `json:"decision"`
+	TraceID   string   `json:"trace_id"`
+	SpanID    string   `json:"span_id"`
+	// DSC is the DSC sent downstream, decoded, without sample_rand and,
+	// for a trace started here, without trace_id: the frozen one read
+	// from the extracted context, or the head DSC of the local root.
+	DSC map[string]string `json:"dsc"`
+}
+
+// Hostile returns the H cases (hostile.json).
+func Hostile() []HostileCase {
+	cases := load[HostileCase]("hostile.json")
+	for i := range cases {
+		c := &cases[i]
+		for _, s := range []*string{&c.Carrier, &c.OrgID, &c.Release, &c.Environment, &c.SpanName} {
+			*s = rawBytes(*s)
+		}
+		for _, list := range [][]string{c.SentryTrace, c.Baggage} {
+			for j := range list {
+				list[j] = rawBytes(list[j])
+			}
+		}
+		for k, v := range c.DSC {
+			c.DSC[k] = rawBytes(v)
+		}
+	}
+	return cases
+}
+
+// rawByte matches {0xHH}.
+var rawByte = regexp.MustCompile(`\{0x([0-9a-f]{2})\}`)
+
+func rawBytes(s string) string {
+	return rawByte.ReplaceAllStringFunc(s, func(m string) string {
+		n, _ := strconv.ParseUint(m[3:5], 16, 8)
+		return string([]byte{byte(n)})
+	})
+}
 
 // file is the layout of a data file.
 type file[C any] struct {

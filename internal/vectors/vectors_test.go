@@ -20,6 +20,7 @@ var loaders = map[string]func() []Case{
 	"targets.json":     func() []Case { return metas(Targets()) },
 	"metatags.json":    func() []Case { return metas(MetaTags()) },
 	"interop.json":     func() []Case { return metas(Interop()) },
+	"hostile.json":     func() []Case { return metas(Hostile()) },
 }
 
 func metas[C interface{ meta() Case }](cases []C) []Case {
@@ -50,7 +51,8 @@ func TestTables(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.HasPrefix(f.Table, "V-") || f.Description == "" {
+			// The spec's tables are V-*; H is the hostile input corpus.
+			if !strings.HasPrefix(f.Table, "V-") && f.Table != "H" || f.Description == "" {
 				t.Errorf("table %q, description %q", f.Table, f.Description)
 			}
 			if prev, ok := seen[f.Table]; ok {
@@ -88,6 +90,12 @@ func TestExpand(t *testing.T) {
 	}
 	if _, err := expand([]byte(`"{a*99999999}"`)); err == nil {
 		t.Error("an oversized repeat was expanded")
+	}
+}
+
+func TestRawBytes(t *testing.T) {
+	if got, want := rawBytes("a{0xff}{0x00}{0xZZ}{0xf}"), "a\xff\x00{0xZZ}{0xf}"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
