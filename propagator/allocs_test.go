@@ -8,23 +8,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
-)
-
-// The headers of a sampled request from a Sentry SDK: sentry-trace and a
-// baggage of 8 Sentry members (one of them percent-encoded) and one
-// third-party member.
-const (
-	allocsSentryTrace = T + "-" + S + "-1"
-	allocsBaggage     = "sentry-trace_id=" + T + "," +
-		"sentry-public_key=" + K + "," +
-		"sentry-sample_rate=0.25," +
-		"sentry-sample_rand=0.123456," +
-		"sentry-sampled=true," +
-		"sentry-release=1.4.2," +
-		"sentry-environment=production," +
-		"sentry-transaction=GET%20%2Fusers," +
-		"othervendor=t61rcWkgMzE"
 )
 
 // TestAllocations holds the propagator to its allocation ceilings on the
@@ -39,8 +24,8 @@ func TestAllocations(t *testing.T) {
 	ctx := context.Background()
 
 	in := propagation.HeaderCarrier(http.Header{
-		"Sentry-Trace": {allocsSentryTrace},
-		"Baggage":      {allocsBaggage},
+		"Sentry-Trace": {vectors.RequestSentryTrace},
+		"Baggage":      {vectors.RequestBaggage},
 	})
 	if got := testing.AllocsPerRun(100, func() { p.Extract(ctx, in) }); got > 6 {
 		t.Errorf("Extract (sentry-trace + 9-member baggage): %v allocs, want <= 6", got)
@@ -57,13 +42,13 @@ func TestAllocations(t *testing.T) {
 	}); got > 5 {
 		t.Errorf("Inject (continued trace): %v allocs, want <= 5", got)
 	}
-	if out.Get("sentry-trace") != allocsSentryTrace || out.Get("baggage") == "" {
+	if out.Get("sentry-trace") != vectors.RequestSentryTrace || out.Get("baggage") == "" {
 		t.Errorf("Inject wrote sentry-trace %q, baggage %q", out.Get("sentry-trace"), out.Get("baggage"))
 	}
 
 	noTrace := propagation.HeaderCarrier(http.Header{
 		"Traceparent": {"00-" + T + "-" + S + "-01"},
-		"Baggage":     {allocsBaggage},
+		"Baggage":     {vectors.RequestBaggage},
 	})
 	if got := testing.AllocsPerRun(100, func() { p.Extract(ctx, noTrace) }); got != 0 {
 		t.Errorf("Extract without sentry-trace: %v allocs, want 0", got)

@@ -9,6 +9,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
@@ -38,7 +39,7 @@ func TestHeadInjectAllocations(t *testing.T) {
 // state and one for the written headers.
 func TestRequestAllocations(t *testing.T) {
 	p := propagator.New(propagator.WithDSN("https://"+K+"@o1.ingest.sentry.io/123"), propagator.WithRelease("1.4.2"))
-	in := propagation.HeaderCarrier(http.Header{"Sentry-Trace": {allocsSentryTrace}, "Baggage": {allocsBaggage}})
+	in := propagation.HeaderCarrier(http.Header{"Sentry-Trace": {vectors.RequestSentryTrace}, "Baggage": {vectors.RequestBaggage}})
 	out := propagation.HeaderCarrier(http.Header{})
 	if got := testing.AllocsPerRun(100, func() {
 		clear(out)

@@ -31,18 +31,10 @@ const (
 // traceparent and the single b3 header with the same ids, and a baggage of 8
 // Sentry members (one of them percent-encoded) and one third-party member.
 const (
-	sentryTrace = T + "-" + S + "-1"
+	sentryTrace = vectors.RequestSentryTrace
 	traceparent = "00-" + T + "-" + S + "-01"
 	b3Single    = T + "-" + S + "-1"
-	baggage     = "sentry-trace_id=" + T + "," +
-		"sentry-public_key=" + K + "," +
-		"sentry-sample_rate=0.25," +
-		"sentry-sample_rand=0.123456," +
-		"sentry-sampled=true," +
-		"sentry-release=1.4.2," +
-		"sentry-environment=production," +
-		"sentry-transaction=GET%20%2Fusers," +
-		"othervendor=t61rcWkgMzE"
+	baggage     = vectors.RequestBaggage
 	dsn         = "https://" + K + "@o1.ingest.sentry.io/123"
 	release     = "1.4.2"
 	environment = "production"

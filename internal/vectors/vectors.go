@@ -432,3 +432,20 @@ func expand(raw []byte) ([]byte, error) {
 	})
 	return out, err
 }
+
+// The headers of a sampled request from a Sentry SDK, which the
+// benchmarks and the allocation and memory tests measure with:
+// sentry-trace for T and S, and a baggage of 8 Sentry members (one of them
+// percent-encoded) and one third-party member.
+const (
+	RequestSentryTrace = T + "-" + S + "-1"
+	RequestBaggage     = "sentry-trace_id=" + T + "," +
+		"sentry-public_key=" + K + "," +
+		"sentry-sample_rate=0.25," +
+		"sentry-sample_rand=0.123456," +
+		"sentry-sampled=true," +
+		"sentry-release=1.4.2," +
+		"sentry-environment=production," +
+		"sentry-transaction=GET%20%2Fusers," +
+		"othervendor=t61rcWkgMzE"
+)
