@@ -307,3 +307,59 @@ func ExampleBridge_TracerProviderOptions() {
 	fmt.Println(span.SpanContext().IsSampled())
 	// Output: true
 }
+
+// The settings of a service, instead of SENTRY_RELEASE, SENTRY_ENVIRONMENT
+// and SENTRY_TRACES_SAMPLE_RATE; they go into the DSC of the traces it
+// starts.
+func ExampleWithRelease() {
+	b, _ := bridge.New(bridge.WithGetenv(noEnv),
+		bridge.WithRelease("shop@1.4.2"), bridge.WithEnvironment("staging"), bridge.WithSampleRate(1))
+	otel.SetTextMapPropagator(b.Propagator())
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(b.Sampler()))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	ctx, span := tp.Tracer("t").Start(context.Background(), "job")
+	defer span.End()
+	dsc := propagator.DSCFromContext(ctx, nil)
+	fmt.Println(dsc["release"], dsc["environment"], dsc["sample_rate"], dsc["sampled"])
+	// Output: shop@1.4.2 staging 1 true
+}
+
+func ExampleWithEnvironment() {
+	_, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithEnvironment("staging"))
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+func ExampleWithSampleRate() {
+	b, _ := bridge.New(bridge.WithGetenv(noEnv), bridge.WithSampleRate(0.1))
+	fmt.Println(b.Sampler().Description())
+	// Output: SentrySampler{rate:0.1}
+}
+
+func ExampleWithServiceName() {
+	recorder := tracetest.NewSpanRecorder()
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv), bridge.WithSampleRate(1),
+		bridge.WithServiceName("checkout"), bridge.WithSpanProcessor(recorder))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, span := otel.Tracer("t").Start(context.Background(), "job")
+	span.End()
+	_ = shutdown(context.Background())
+	name, _ := recorder.Ended()[0].Resource().Set().Value("service.name")
+	fmt.Println(name.AsString())
+	// Output: checkout
+}
+
+func ExampleWithSpanProcessor() {
+	_, err := bridge.New(bridge.WithSpanProcessor(nil))
+	fmt.Println(errors.Is(err, bridge.ErrInvalidOption))
+	// Output: true
+}
+
+func ExampleWithLogExporter() {
+	_, err := bridge.New(bridge.WithLogExporter(nil))
+	fmt.Println(errors.Is(err, bridge.ErrInvalidOption))
+	// Output: true
+}
