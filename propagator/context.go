@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -67,7 +68,9 @@ func DSCFromContext(ctx context.Context, p propagation.TextMapPropagator) map[st
 	if p == nil {
 		p = otel.GetTextMapPropagator()
 	}
+	// Without the OTel baggage, whose members a composite writes first and
+	// which could take up the header's limits before the Sentry members.
 	c := propagation.MapCarrier{}
-	p.Inject(ctx, c)
+	p.Inject(baggage.ContextWithoutBaggage(ctx), c)
 	return protocol.DecodeDSC(c.Get(baggageHeader))
 }

@@ -326,3 +326,30 @@ func (c plainCarrier) Set(k, v string) {
 	c[k] = v
 }
 func (c plainCarrier) Keys() []string { return nil }
+
+// A composite's OTel baggage, however large, never costs DSCFromContext a
+// Sentry member.
+func TestDSCFromContextIgnoresOTelBaggage(t *testing.T) {
+	p := propagator.Composite()
+	ctx := p.Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": T + "-" + S + "-1",
+		"baggage":      "sentry-release=r,sentry-sample_rand=0.5",
+	})
+	// The application's own members, filling the header's 8192 bytes.
+	var members []baggage.Member
+	for _, k := range []string{"a", "b"} {
+		m, err := baggage.NewMember(k, strings.Repeat("v", 4090))
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	bag, err := baggage.New(members...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx = baggage.ContextWithBaggage(ctx, bag)
+	if got := propagator.DSCFromContext(ctx, p); got["release"] != "r" || got["sample_rand"] != "0.5" {
+		t.Errorf("DSC %v", got)
+	}
+}
