@@ -116,18 +116,16 @@ func (p *sentryPropagator) Inject(ctx context.Context, carrier propagation.TextM
 // that the merge keeps.
 func (p *sentryPropagator) inject(ctx context.Context, carrier propagation.TextMapCarrier, otel *baggage.Baggage) {
 	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() || protocol.InjectSuppressed(ctx) || !p.cfg.policy.Allows(ctx, carrier) {
+	var one [1]string
+	// Nothing of Sentry's is written without a trace, under suppression, for
+	// a request the targets exclude, or where the caller set sentry-trace
+	// (its baggage is then left alone too).
+	if !sc.IsValid() || protocol.InjectSuppressed(ctx) || !p.cfg.policy.Allows(ctx, carrier) ||
+		protocol.FirstSentryTrace(carrierValues(carrier, sentryTraceHeader, canonicalSentryTrace, &one)) != "" {
 		if otel != nil {
 			writeOTelBaggage(carrier, *otel)
 		}
 		return
-	}
-	var one [1]string
-	if protocol.FirstSentryTrace(carrierValues(carrier, sentryTraceHeader, canonicalSentryTrace, &one)) != "" {
-		if otel != nil {
-			writeOTelBaggage(carrier, *otel)
-		}
-		return // the caller set it; its baggage is left alone too
 	}
 	member, hasMember := protocol.ParseTraceState(sc.TraceState())
 	decision := protocol.DecisionWith(sc, member, hasMember)
