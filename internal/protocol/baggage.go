@@ -53,39 +53,90 @@ func joinValues(values []string) string {
 type baggageReader struct {
 	rest     string
 	examined int
+	// raw is the last element read, as it stood between its commas, and
+	// start its offset in the value, for callers that copy members without
+	// reading them again; pos is the offset of rest.
+	raw   string
+	start int
+	pos   int
+	// written reports that the last value is already in the form Inject
+	// writes.
+	written bool
 }
 
 // next returns the next well-formed member: its key and its value, still
 // percent-encoded and without properties. It reports false at the end.
 func (r *baggageReader) next() (key, value string, ok bool) {
 	for r.rest != "" && r.examined < maxBaggageMembers {
-		var elem string
-		elem, r.rest, _ = strings.Cut(r.rest, ",")
+		elem := r.rest
+		r.rest = ""
+		if comma := strings.IndexByte(elem, ','); comma >= 0 {
+			elem, r.rest = elem[:comma], elem[comma+1:]
+		}
+		r.raw, r.start = elem, r.pos
+		r.pos += len(elem) + 1
 		if elem = trimOWS(elem); elem == "" {
 			continue
 		}
 		r.examined++
-		if key, value, ok = parseMember(elem); ok {
+		if key, value, r.written, ok = parseMember(elem); ok {
 			return key, value, true
 		}
 	}
 	return "", "", false
 }
 
-// parseMember splits one baggage element into key and encoded value, and
-// reports whether both are valid: the key a token, the value W3C
-// baggage-octets with well-formed percent escapes.
-func parseMember(elem string) (key, value string, ok bool) {
-	key, value, ok = strings.Cut(elem, "=")
-	if !ok {
-		return "", "", false
+// parseMember splits one baggage element, without surrounding spaces, into
+// key and encoded value, and reports whether both are valid: the key a
+// token, the value W3C baggage-octets with well-formed percent escapes. It
+// also reports whether the value is already in the form Inject writes:
+// unreserved bytes, and uppercase escapes of the others. One pass over the
+// element does all of it, since every request's baggage goes through here.
+func parseMember(elem string) (key, value string, written, ok bool) {
+	i := 0
+	for i < len(elem) && byteClasses[elem[i]]&classToken != 0 {
+		i++
 	}
-	value, _, _ = strings.Cut(value, ";")
-	key, value = trimOWS(key), trimOWS(value)
-	if !isToken(key) || !isBaggageValue(value) {
-		return "", "", false
+	key = elem[:i]
+	i = skipOWS(elem, i)
+	if key == "" || i == len(elem) || elem[i] != '=' {
+		return "", "", false, false
 	}
-	return key, value, true
+	i = skipOWS(elem, i+1)
+	start := i
+	written = true
+scan:
+	for ; i < len(elem); i++ {
+		c := elem[i]
+		switch class := byteClasses[c]; {
+		case class&classUnreserved != 0:
+		case class&classOctet != 0:
+			written = false
+		case c == '%':
+			if !isEscape(elem, i) {
+				return "", "", false, false
+			}
+			written = written && isUpperHex(elem[i+1]) && isUpperHex(elem[i+2]) && !isUnreserved(unescapeAt(elem, i))
+			i += 2
+		default:
+			break scan
+		}
+	}
+	value = elem[start:i]
+	// Only spaces may stand between the value and its properties.
+	if i = skipOWS(elem, i); i < len(elem) && elem[i] != ';' {
+		return "", "", false, false
+	}
+	return key, value, written, true
+}
+
+// skipOWS returns the index of the first byte at or after i that is not a
+// space or a tab.
+func skipOWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
 }
 
 // sentryKey returns the DSC key of a Sentry member's key, reporting false
@@ -120,48 +171,44 @@ func isToken(s string) bool {
 }
 
 // isTokenChar reports RFC 7230 tchar.
-func isTokenChar(c byte) bool { return tokenChars[c] }
+func isTokenChar(c byte) bool { return byteClasses[c]&classToken != 0 }
 
-var tokenChars = byteSet(func(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-})
-
-// isBaggageValue reports whether s is made of W3C baggage-octets
-// (printable ASCII but space, '"', ',', ';' and '\') and every '%' starts a
-// two-digit hex escape.
-func isBaggageValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == ',' || c == ';' || c == '\\' {
-			return false
-		}
-		if c == '%' {
-			if !isEscape(s, i) {
-				return false
-			}
-			i += 2
-		}
-	}
-	return true
-}
-
-// isWrittenValue reports whether a valid baggage value is already in the
-// form Inject writes: unreserved bytes, and uppercase escapes of the others.
-func isWrittenValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isUnreserved(c) {
-			continue
-		}
-		if c != '%' || !isUpperHex(s[i+1]) || !isUpperHex(s[i+2]) || isUnreserved(unescapeAt(s, i)) {
-			return false
-		}
-		i += 2
-	}
-	return true
-}
+// isUnreserved reports RFC 3986 unreserved bytes, the only ones a written
+// value keeps as they are.
+func isUnreserved(c byte) bool { return byteClasses[c]&classUnreserved != 0 }
 
 func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+// Byte classes for the loops that run over every byte of a header.
+const (
+	// classToken marks RFC 7230 tchar.
+	classToken = 1 << iota
+	// classOctet marks W3C baggage-octets other than '%': printable ASCII
+	// but space, '"', ',', ';' and '\'.
+	classOctet
+	// classUnreserved marks RFC 3986 unreserved bytes.
+	classUnreserved
+)
+
+var byteClasses = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			t[i] = classToken | classOctet | classUnreserved
+			continue
+		}
+		if strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			t[i] |= classToken
+		}
+		if 0x21 <= c && c <= 0x7e && strings.IndexByte("\",;\\%", c) < 0 {
+			t[i] |= classOctet
+		}
+		if strings.IndexByte("-._~", c) >= 0 {
+			t[i] |= classUnreserved
+		}
+	}
+	return t
+}()
 
 // isEscape reports whether s[i:] starts with '%' and two hex digits.
 func isEscape(s string, i int) bool {
@@ -200,20 +247,3 @@ func percentDecode(s string) (string, bool) {
 }
 
 const upperHex = "0123456789ABCDEF"
-
-// isUnreserved reports RFC 3986 unreserved bytes, the only ones a written
-// value keeps as they are.
-func isUnreserved(c byte) bool { return unreservedChars[c] }
-
-var unreservedChars = byteSet(func(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0
-})
-
-// byteSet tabulates a byte predicate, for loops that run over every byte
-// of a header.
-func byteSet(f func(byte) bool) (t [256]bool) {
-	for c := range 256 {
-		t[c] = f(byte(c))
-	}
-	return t
-}

@@ -24,6 +24,10 @@ func TestIncomingKeepsSentryMembersOnly(t *testing.T) {
 		{"properties and empty members", []string{"sentry-release=1.0;p=x,sentry-empty=,,other=1"}, "sentry-release=1.0"},
 		{"oversize", []string{"sentry-release=1.0," + large + "," + large}, "sentry-release=1.0"},
 		{"third party only", []string{large}, ""},
+		{"spaces around a member", []string{"sentry-a=1,sentry-b=2 ,sentry-c=3," + large + ",\tsentry-d=4"}, "sentry-a=1,sentry-b=2,sentry-c=3,sentry-d=4"},
+		{"four stretches", []string{"sentry-a=1,x=1,sentry-b=2,x=2,sentry-c=3,x=3,sentry-d=4," + large}, "sentry-a=1,sentry-b=2,sentry-c=3,sentry-d=4"},
+		{"five stretches", []string{"sentry-a=1,x=1,sentry-b=2,x=2,sentry-c=3,x=3,sentry-d=4,x=4,sentry-e=5," + large}, "sentry-a=1,sentry-b=2,sentry-c=3,sentry-d=4,sentry-e=5"},
+		{"repeated key", []string{"sentry-a=1,sentry-a=2," + large + ",sentry-a=3"}, "sentry-a=1,sentry-a=2,sentry-a=3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

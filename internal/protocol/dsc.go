@@ -18,18 +18,30 @@ const (
 	keyOrgID       = "org_id"
 )
 
-// keyOrder is the order of known keys in a written baggage; other
-// keys follow in byte order.
-var keyOrder = [...]string{
-	keyTraceID, keyPublicKey, keySampleRate, keySampleRand, keySampled,
-	keyRelease, keyEnvironment, keyTransaction, keyOrgID,
-}
-
+// keyRank returns the position of key in a written baggage: the known keys
+// in this order, then the others in byte order.
 func keyRank(key string) int {
-	if i := slices.Index(keyOrder[:], key); i >= 0 {
-		return i
+	switch key {
+	case keyTraceID:
+		return 0
+	case keyPublicKey:
+		return 1
+	case keySampleRate:
+		return 2
+	case keySampleRand:
+		return 3
+	case keySampled:
+		return 4
+	case keyRelease:
+		return 5
+	case keyEnvironment:
+		return 6
+	case keyTransaction:
+		return 7
+	case keyOrgID:
+		return 8
 	}
-	return len(keyOrder)
+	return 9
 }
 
 // dscEntry is one DSC member on its way out.

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"fmt"
 	"maps"
 	"net/url"
 	"regexp"
@@ -167,6 +168,22 @@ func fuzzDecode(t *testing.T, v string) string {
 	return d
 }
 
+// fuzzIsWritten reports whether a valid value is in the form Inject writes,
+// by writing its decoded bytes that way: unreserved bytes as they are,
+// uppercase escapes for the others.
+func fuzzIsWritten(t *testing.T, v string) bool {
+	t.Helper()
+	var b strings.Builder
+	for _, c := range []byte(fuzzDecode(t, v)) {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String() == v
+}
+
 func FuzzBaggage(f *testing.F) {
 	var none, in vectors.FuzzBaggage
 	for _, c := range vectors.Baggage() {
@@ -208,6 +225,9 @@ func FuzzBaggage(f *testing.F) {
 			if !isToken(key) || !strings.Contains(capped, key) {
 				t.Fatalf("baggageReader key %q is not a token of the input", key)
 			}
+			if want := fuzzIsWritten(t, value); r.written != want {
+				t.Fatalf("baggageReader says %q is written %v, want %v", value, r.written, want)
+			}
 			got = append(got, fuzzMember{key, value})
 		}
 		if !slices.Equal(got, want) {
@@ -218,10 +238,12 @@ func FuzzBaggage(f *testing.F) {
 		// BG-10).
 		last := map[string]string{}
 		usable := false
+		var wantKept []string
 		for _, m := range want {
 			if k, ok := strings.CutPrefix(m.key, sentryPrefix); ok && k != "" && m.value != "" {
 				usable = true
 				last[k] = fuzzDecode(t, m.value)
+				wantKept = append(wantKept, m.key+"="+m.value)
 			}
 		}
 		dsc := ScanDSC(incoming)
@@ -237,6 +259,9 @@ func FuzzBaggage(f *testing.F) {
 		// The state Extract keeps holds the Sentry members alone, and they
 		// read back as the same DSC.
 		in, _ := NewIncoming(trace.TraceID{1}, Sampled, dsc)
+		if kept := strings.Join(wantKept, ","); in.state.sentry != kept {
+			t.Fatalf("kept members %q, want %q", in.state.sentry, kept)
+		}
 		fuzzCheckKept(t, in.state.sentry)
 		if kept := DecodeDSC(in.state.sentry); !maps.Equal(kept, last) {
 			t.Fatalf("kept members %q decode to %q, want %q", in.state.sentry, kept, last)
@@ -353,7 +378,7 @@ func fuzzCheckMerged(t *testing.T, existing []string, merged string, dsc map[str
 		if !vectors.IsWritten(m) {
 			t.Fatalf("written Sentry member %q is not encoded per BG-12", m)
 		}
-		key, value, ok := parseMember(m)
+		key, value, _, ok := parseMember(m)
 		if !ok {
 			t.Fatalf("written Sentry member %q does not parse", m)
 		}

@@ -32,6 +32,40 @@ type IncomingDSC struct {
 	verbatim bool
 	// members counts them.
 	members int
+	// runs are the stretches of the header that hold the kept members back
+	// to back, each "key=value" as it came, so that copying them needs no
+	// second parse; scattered reports more stretches, or members with
+	// spaces or properties, than runs holds.
+	runs      [maxRuns]span
+	nRuns     int
+	scattered bool
+}
+
+// maxRuns is how many separate stretches of Sentry members a header may
+// hold and still be copied without a second parse: SDKs write theirs
+// together, so one or two are usual.
+const maxRuns = 4
+
+// span is a part of a string, by byte offsets.
+type span struct{ start, end int }
+
+// addRun records the member r read last as kept.
+func (d *IncomingDSC) addRun(r *baggageReader, key, value string) {
+	if d.scattered {
+		return
+	}
+	start := r.start
+	switch {
+	case len(r.raw) != len(key)+1+len(value):
+		d.scattered = true
+	case d.nRuns > 0 && d.runs[d.nRuns-1].end+1 == start:
+		d.runs[d.nRuns-1].end = start + len(r.raw)
+	case d.nRuns < maxRuns:
+		d.runs[d.nRuns] = span{start, start + len(r.raw)}
+		d.nRuns++
+	default:
+		d.scattered = true
+	}
 }
 
 // ScanDSC reads the Sentry members of a carrier's baggage values, joined
@@ -59,8 +93,9 @@ func ScanDSC(values []string) IncomingDSC {
 		d.Usable = true
 		d.sentryLen += len(key) + 1 + len(value)
 		d.members++
+		d.addRun(&r, key, value)
 		rank := keyRank(k)
-		written = written && (rank > prevRank || rank == prevRank && k > prevKey) && isWrittenValue(value)
+		written = written && (rank > prevRank || rank == prevRank && k > prevKey) && r.written
 		prevRank, prevKey = rank, k
 		switch k {
 		case keySampleRand:
@@ -109,6 +144,15 @@ func (d IncomingDSC) copyLen() int {
 // when they must be copied.
 func (d IncomingDSC) writeSentry(b *strings.Builder) {
 	if d.copyLen() == 0 {
+		return
+	}
+	if !d.scattered {
+		for i, run := range d.runs[:d.nRuns] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(d.baggage[run.start:run.end])
+		}
 		return
 	}
 	r := baggageReader{rest: d.baggage}
