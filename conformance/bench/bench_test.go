@@ -79,6 +79,15 @@ func contenders() []contender {
 			head:      []string{"sentry-trace", "traceparent", "baggage"},
 		},
 		{
+			// What Composite replaces: the three composed by hand.
+			name: "w3c+sentry",
+			p: propagation.NewCompositeTextMapPropagator(
+				propagation.TraceContext{}, propagation.Baggage{}, propagator.New(opts...)),
+			in:        map[string]string{"sentry-trace": sentryTrace, "traceparent": traceparent, "baggage": baggage},
+			continued: []string{"sentry-trace", "traceparent", "baggage"},
+			head:      []string{"sentry-trace", "traceparent", "baggage"},
+		},
+		{
 			name:      "w3c",
 			p:         propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 			in:        map[string]string{"traceparent": traceparent, "baggage": baggage},

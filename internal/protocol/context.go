@@ -2,8 +2,8 @@ package protocol
 
 import (
 	"context"
-	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -17,6 +17,9 @@ type (
 // do not change once stored; only the encoding cache fills in.
 type incomingState struct {
 	traceID trace.TraceID
+	// member holds the bytes of the trace state member's value, which
+	// sampleRand shares.
+	member [len("s:x;r:") + maxSampleRandLen]byte
 	// sentry holds the usable Sentry members of the incoming baggage, as
 	// they came, joined with commas: the frozen DSC, decoded only when it
 	// is first written. Third-party members are never kept.
@@ -61,8 +64,7 @@ func ContextWithNewIncoming(ctx context.Context, traceID trace.TraceID, d Decisi
 // init fills s and returns the trace state member's value. The member and
 // the copied Sentry members share one allocation.
 func (s *incomingState) init(traceID trace.TraceID, d Decision, dsc IncomingDSC) string {
-	var buf [len("s:x;r:") + maxSampleRandLen]byte
-	member := append(buf[:0], 's', ':', decisionChar(d), ';', 'r', ':')
+	member := append(s.member[:0], 's', ':', decisionChar(d), ';', 'r', ':')
 	randAt := len(member)
 	if dsc.SampleRand != "" {
 		member = append(member, dsc.SampleRand...)
@@ -70,20 +72,18 @@ func (s *incomingState) init(traceID trace.TraceID, d Decision, dsc IncomingDSC)
 		rate, rateOK := ParseRate(dsc.SampleRate)
 		member = backfillSampleRand(member, traceID, d, rate, rateOK)
 	}
-	var b strings.Builder
-	b.Grow(len(member) + dsc.copyLen())
-	b.Write(member)
-	dsc.writeSentry(&b)
-	text := b.String()
+	// The member's bytes stay in s, which nothing writes once init
+	// returns.
+	text := unsafe.String(&member[0], len(member))
+	s.sentry = dsc.kept()
 	s.traceID = traceID
-	s.sentry = dsc.sentry(text[len(member):])
-	s.sampleRand = text[randAt:len(member)]
+	s.sampleRand = text[randAt:]
 	s.sampleRate = dsc.SampleRate
 	s.frozenEmpty = !dsc.Usable
 	if dsc.verbatim {
 		s.verbatim = frozenDSC{state: s, text: s.sentry, members: dsc.members, complete: true}
 	}
-	return text[:len(member)]
+	return text
 }
 
 // incomingContext holds an incomingState without a separate allocation.

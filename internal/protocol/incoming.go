@@ -131,21 +131,15 @@ func (d IncomingDSC) Contradicts(flag Decision) bool {
 	return d.Sampled == "true" && flag == NotSampled || d.Sampled == "false" && flag == Sampled
 }
 
-// copyLen returns how many bytes the Sentry members take when they must be
-// copied out of the header, and 0 when the header can be kept as it is.
-func (d IncomingDSC) copyLen() int {
-	if d.whole {
-		return 0
+// kept returns the usable Sentry members, joined with commas: the header
+// itself when it holds nothing else, else a copy, so that no third-party
+// byte stays alive with the trace.
+func (d IncomingDSC) kept() string {
+	if d.whole || d.sentryLen == 0 {
+		return d.baggage[:d.sentryLen]
 	}
-	return d.sentryLen
-}
-
-// writeSentry writes the usable Sentry members to b, joined with commas,
-// when they must be copied.
-func (d IncomingDSC) writeSentry(b *strings.Builder) {
-	if d.copyLen() == 0 {
-		return
-	}
+	var b strings.Builder
+	b.Grow(d.sentryLen)
 	if !d.scattered {
 		for i, run := range d.runs[:d.nRuns] {
 			if i > 0 {
@@ -153,33 +147,22 @@ func (d IncomingDSC) writeSentry(b *strings.Builder) {
 			}
 			b.WriteString(d.baggage[run.start:run.end])
 		}
-		return
+		return b.String()
 	}
 	r := baggageReader{rest: d.baggage}
-	first := true
 	for {
 		key, value, ok := r.next()
 		if !ok {
-			return
+			return b.String()
 		}
 		if _, isSentry := sentryKey(key); !isSentry || value == "" {
 			continue
 		}
-		if !first {
+		if b.Len() > 0 {
 			b.WriteByte(',')
 		}
-		first = false
 		b.WriteString(key)
 		b.WriteByte('=')
 		b.WriteString(value)
 	}
-}
-
-// sentry returns the Sentry members to keep: copied, the header itself
-// when it holds nothing else.
-func (d IncomingDSC) sentry(copied string) string {
-	if d.whole {
-		return d.baggage
-	}
-	return copied
 }
