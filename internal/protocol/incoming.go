@@ -113,7 +113,7 @@ func ScanDSC(values []string) IncomingDSC {
 	d.whole = d.sentryLen == len(joined)
 	// Decoding waits until the last value of each key is known.
 	if v, ok := percentDecode(rand); ok {
-		if _, valid := ParseSampleRand(v); valid {
+		if validSampleRand(v) {
 			d.SampleRand = v
 		}
 	}

@@ -28,6 +28,26 @@ func ParseSampleRand(s string) (float64, bool) {
 	return x, ok && x < 1
 }
 
+// validSampleRand reports whether ParseSampleRand accepts s. The usual
+// form, "0." and at most 16 digits, is below 1 even after rounding to a
+// float64, so it needs no conversion; every header is checked this way.
+func validSampleRand(s string) bool {
+	if len(s) == 1 && s[0] == '0' {
+		return true
+	}
+	if 2 < len(s) && len(s) <= len("0.")+16 && s[0] == '0' && s[1] == '.' {
+		digits := true
+		for i := 2; i < len(s) && digits; i++ {
+			digits = '0' <= s[i] && s[i] <= '9'
+		}
+		if digits {
+			return true
+		}
+	}
+	_, ok := ParseSampleRand(s)
+	return ok
+}
+
 // ParseRate parses a sample_rate value: an unsigned JSON number in [0,1].
 func ParseRate(s string) (float64, bool) {
 	if len(s) > maxSampleRandLen {

@@ -17,7 +17,8 @@ var fuzzJSONNumber = regexp.MustCompile(`^(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0
 // parses back to the same number.
 func FuzzParseSampleRand(f *testing.F) {
 	for _, s := range []string{"0", "0.5", "1", "1.0", "1e-7", "0.999999", "-0.1", "NaN", "", "0.5abc",
-		"01", "1e400", "0e99999", ".5", "5.", "0x1p-2", "+0.5", " 0.5", "0.5\x00", "0.100000", "1E-1"} {
+		"01", "1e400", "0e99999", ".5", "5.", "0x1p-2", "+0.5", " 0.5", "0.5\x00", "0.100000", "1E-1",
+		"0.9999999999999999", "0.99999999999999999", "0.0000000000000000", "0.", "0.1a"} {
 		f.Add(s)
 	}
 	for _, c := range vectors.SampleRand() {
@@ -34,6 +35,9 @@ func FuzzParseSampleRand(f *testing.F) {
 		rand, ok := ParseSampleRand(s)
 		if want := number && x < 1; ok != want || ok && rand != x {
 			t.Fatalf("ParseSampleRand(%q) = %v, %v; want %v, %v", s, rand, ok, x, want)
+		}
+		if valid := validSampleRand(s); valid != ok {
+			t.Fatalf("validSampleRand(%q) = %v, ParseSampleRand says %v", s, valid, ok)
 		}
 		rate, ok := ParseRate(s)
 		if want := number && x <= 1; ok != want || ok && rate != x {

@@ -57,7 +57,7 @@ func parseTraceStateValue(v string) (m TraceStateMember, ok bool) {
 				m.Decision, ok = Deferred, true
 			}
 		case "r":
-			if _, valid := ParseSampleRand(val); valid {
+			if validSampleRand(val) {
 				m.SampleRand = val
 			}
 		case "t":
