@@ -34,17 +34,33 @@ func Matchers[M Matcher](ms []M) []Matcher {
 	return out
 }
 
-type (
-	urlKey        struct{}
-	untargetedKey struct{}
-)
+type requestKey struct{}
+
+// request is what a context tells Policy.Allows about the request it
+// belongs to, under one key so that Allows looks it up once.
+type request struct {
+	url string
+	// known reports that url was recorded; untargeted, that the context
+	// belongs to no request at all.
+	known, untargeted bool
+}
+
+func requestFromContext(ctx context.Context) request {
+	r, _ := ctx.Value(requestKey{}).(*request)
+	if r == nil {
+		return request{}
+	}
+	return *r
+}
 
 // WithoutTargets marks ctx as belonging to no request: Policy.Allows then
 // lets every Inject through. The helpers that return header values (for a
 // page, a message, a subprocess) use it, since the targets are about
 // requests to URLs.
 func WithoutTargets(ctx context.Context) context.Context {
-	return context.WithValue(ctx, untargetedKey{}, true)
+	r := requestFromContext(ctx)
+	r.untargeted = true
+	return context.WithValue(ctx, requestKey{}, &r)
 }
 
 // Holder is what has a Policy: the Sentry propagator, so that a composite
@@ -64,13 +80,15 @@ func PolicyOf(p any) *Policy {
 
 // ContextWithURL records the URL of the outgoing request that ctx belongs to.
 func ContextWithURL(ctx context.Context, rawURL string) context.Context {
-	return context.WithValue(ctx, urlKey{}, rawURL)
+	r := requestFromContext(ctx)
+	r.url, r.known = rawURL, true
+	return context.WithValue(ctx, requestKey{}, &r)
 }
 
 // URLFromContext returns the URL that ContextWithURL recorded.
 func URLFromContext(ctx context.Context) (string, bool) {
-	rawURL, ok := ctx.Value(urlKey{}).(string)
-	return rawURL, ok
+	r := requestFromContext(ctx)
+	return r.url, r.known
 }
 
 // Ingest is the endpoint of a DSN: a request to the same host and port
@@ -113,16 +131,25 @@ func (in Ingest) parsedMatches(rawURL string) bool {
 }
 
 // mayContainHost reports whether rawURL might name host, lowercase, so that
-// Inject parses only URLs that might go to the ingest. url.Parse decodes
-// no ASCII byte of a host name, so the host of an ASCII URL is a part of
-// it; a URL or host with other bytes might fold to the other and is
-// always parsed.
+// Inject parses only URLs that might go to the ingest. url.Parse takes the
+// host from between the first "//" and the next '/' (after cutting '?' and
+// '#'), and decodes no ASCII byte of it, so the host of an ASCII authority
+// is a part of it; an authority or host with other bytes might fold to the
+// other and is always parsed.
 func mayContainHost(rawURL, host string) bool {
-	if strings.Contains(rawURL, host) || !isASCII(host) || !isASCII(rawURL) {
+	start := strings.Index(rawURL, "//")
+	if start < 0 {
+		return false
+	}
+	authority := rawURL[start+2:]
+	if end := strings.IndexAny(authority, "/?#"); end >= 0 {
+		authority = authority[:end]
+	}
+	if !isASCII(host) || !isASCII(authority) {
 		return true
 	}
-	for i := 0; i+len(host) <= len(rawURL); i++ {
-		if lowerByte(rawURL[i]) == host[0] && equalFoldASCII(rawURL[i:i+len(host)], host) {
+	for i := 0; i+len(host) <= len(authority); i++ {
+		if lowerByte(authority[i]) == host[0] && equalFoldASCII(authority[i:i+len(host)], host) {
 			return true
 		}
 	}
@@ -208,11 +235,15 @@ func usable(m Matcher) bool {
 // outcome does not depend on the sampling decision. An unknown URL is
 // allowed unless the list is empty.
 func (p *Policy) Allows(ctx context.Context, carrier propagation.TextMapCarrier) bool {
-	if p == nil || !p.restricted && p.ingest.host == "" || ctx.Value(untargetedKey{}) != nil {
+	if p == nil || !p.restricted && p.ingest.host == "" {
 		return true
 	}
-	rawURL, known := URLFromContext(ctx)
-	if !known {
+	r := requestFromContext(ctx)
+	if r.untargeted {
+		return true
+	}
+	rawURL := r.url
+	if !r.known {
 		if p.restricted && len(p.matchers) == 0 {
 			p.withheld(ctx, "", "the trace propagation targets are empty")
 			return false

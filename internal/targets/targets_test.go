@@ -48,6 +48,8 @@ func FuzzIngestMatches(f *testing.F) {
 		"https://o1.ingest.sentry.io/api/1/envelope/", "https://O1.INGEST.Sentry.IO:443/x",
 		"https://user@o1.ingest.sentry.io/x", "https://o1.ingest.ſentry.io/", "//o1.ingest.sentry.io:443/",
 		"https://example.com/?to=o1.ingest.sentry.io", "http://[::1]:9000/x",
+		"https://example.com/a//o1.ingest.sentry.io/", "http:#//o1.ingest.sentry.io", "https://o1.ingest.sentry.io?x",
+		"https://o1.ingest.sentry.io#f", "x:/a//o1.ingest.sentry.io", "https:o1.ingest.sentry.io",
 	} {
 		f.Add("https", "o1.ingest.sentry.io", "", u)
 		f.Add("http", "::1", "9000", u)
