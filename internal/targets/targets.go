@@ -142,10 +142,16 @@ func mayContainHost(rawURL, host string) bool {
 		return false
 	}
 	authority := rawURL[start+2:]
-	if end := strings.IndexAny(authority, "/?#"); end >= 0 {
-		authority = authority[:end]
+	ascii := true
+	for i := 0; i < len(authority); i++ {
+		if c := authority[i]; c == '/' || c == '?' || c == '#' {
+			authority = authority[:i]
+			break
+		} else if c >= utf8.RuneSelf {
+			ascii = false
+		}
 	}
-	if !isASCII(host) || !isASCII(authority) {
+	if !ascii || !isASCII(host) {
 		return true
 	}
 	for i := 0; i+len(host) <= len(authority); i++ {
