@@ -54,15 +54,16 @@ func NewIncoming(traceID trace.TraceID, d Decision, dsc IncomingDSC) (Incoming, 
 }
 
 // ContextWithNewIncoming is ContextWithIncoming(ctx, NewIncoming(...)) in
-// one allocation for the state and the context, and one for the text it
-// keeps, since Extract runs on every request.
+// one allocation for the state and the context, and one more only to copy
+// Sentry members out of a header that holds others, since Extract runs on
+// every request.
 func ContextWithNewIncoming(ctx context.Context, traceID trace.TraceID, d Decision, dsc IncomingDSC) (context.Context, string) {
 	c := &incomingContext{Context: ctx}
 	return c, c.state.init(traceID, d, dsc)
 }
 
-// init fills s and returns the trace state member's value. The member and
-// the copied Sentry members share one allocation.
+// init fills s and returns the trace state member's value, whose bytes s
+// holds.
 func (s *incomingState) init(traceID trace.TraceID, d Decision, dsc IncomingDSC) string {
 	member := append(s.member[:0], 's', ':', decisionChar(d), ';', 'r', ':')
 	randAt := len(member)

@@ -34,8 +34,9 @@ type IncomingDSC struct {
 	members int
 	// runs are the stretches of the header that hold the kept members back
 	// to back, each "key=value" as it came, so that copying them needs no
-	// second parse; scattered reports more stretches, or members with
-	// spaces or properties, than runs holds.
+	// second parse. scattered reports that they do not describe the
+	// members: there are more stretches than runs holds, or a member has
+	// spaces or properties around it.
 	runs      [maxRuns]span
 	nRuns     int
 	scattered bool
@@ -54,14 +55,14 @@ func (d *IncomingDSC) addRun(r *baggageReader, key, value string) {
 	if d.scattered {
 		return
 	}
-	start := r.start
+	end := r.start + len(r.raw)
 	switch {
 	case len(r.raw) != len(key)+1+len(value):
 		d.scattered = true
-	case d.nRuns > 0 && d.runs[d.nRuns-1].end+1 == start:
-		d.runs[d.nRuns-1].end = start + len(r.raw)
+	case d.nRuns > 0 && d.runs[d.nRuns-1].end+1 == r.start:
+		d.runs[d.nRuns-1].end = end
 	case d.nRuns < maxRuns:
-		d.runs[d.nRuns] = span{start, start + len(r.raw)}
+		d.runs[d.nRuns] = span{r.start, end}
 		d.nRuns++
 	default:
 		d.scattered = true
