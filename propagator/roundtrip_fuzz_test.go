@@ -104,9 +104,17 @@ func FuzzRoundTrip(f *testing.F) {
 		if len(written) != parsed.Len() || len(third) == 0 && len(written) != len(dsc) {
 			t.Fatalf("DSC %q, written %q, W3C reading %v", dsc, written, parsed)
 		}
+		// A carrier that takes room can leave out a large member that the
+		// empty carrier of DSCFromContext kept, and so make room for a later
+		// one that it did not: that one is the incoming value, frozen.
+		incoming := protocol.DecodeDSC(strings.Join(in["Baggage"], ","))
 		for k, v := range written {
-			if v != dsc[k] {
-				t.Fatalf("sentry-%s written as %q, DSC %q", k, v, dsc[k])
+			want, ok := dsc[k]
+			if !ok && len(third) > 0 {
+				want = incoming[k]
+			}
+			if v != want {
+				t.Fatalf("sentry-%s written as %q, DSC %q, incoming %q", k, v, dsc[k], incoming[k])
 			}
 			if got := parsed.Member("sentry-" + k).Value(); got != w3cValue(v) {
 				t.Fatalf("sentry-%s: written %q, W3C reading %q", k, v, got)
