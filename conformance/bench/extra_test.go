@@ -99,7 +99,7 @@ type fixedHeaders struct{}
 
 func (fixedHeaders) Inject(_ context.Context, c propagation.TextMapCarrier) {
 	c.Set("sentry-trace", sentryTrace)
-	c.Set("baggage", "sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-public_key="+K+
+	c.Set("baggage", "sentry-trace_id="+T+",sentry-public_key="+K+
 		",sentry-sample_rand=0.123456,sentry-sampled=true,sentry-release="+release)
 }
 
