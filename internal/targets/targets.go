@@ -85,12 +85,6 @@ func ContextWithURL(ctx context.Context, rawURL string) context.Context {
 	return context.WithValue(ctx, requestKey{}, &r)
 }
 
-// URLFromContext returns the URL that ContextWithURL recorded.
-func URLFromContext(ctx context.Context) (string, bool) {
-	r := requestFromContext(ctx)
-	return r.url, r.known
-}
-
 // Ingest is the endpoint of a DSN: a request to the same host and port
 // sends telemetry to Sentry and must not carry trace headers.
 type Ingest struct {
