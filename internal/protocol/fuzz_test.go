@@ -426,8 +426,14 @@ func FuzzTraceStateMember(f *testing.F) {
 	for _, s := range []string{"s:1;r:0.123456;t:0.25;h:1;n:GET%20/users/{id}", "s:d;r:0.5", "s:0", "s:2", "", ";;", "n:%ZZ;s:1", "s:1;x:y;r:1e-7"} {
 		f.Add(s)
 	}
+	for _, s := range []string{"h:1;h", "sx:1;s:0", "s", ":1;s:1", "s:1;;r:0.5;", "t:;s:d"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, v string) {
 		m, ok := parseTraceStateValue(v)
+		if ref, refOK := referenceTraceStateValue(v); m != ref || ok != refOK {
+			t.Fatalf("%q: %+v %v, reference %+v %v", v, m, ok, ref, refOK)
+		}
 		if !ok {
 			return
 		}
@@ -448,4 +454,34 @@ func FuzzTraceStateMember(f *testing.F) {
 			t.Fatalf("%q: member of %d bytes", v, len(m.String()))
 		}
 	})
+}
+
+// referenceTraceStateValue reads a sentry trace state member the plain way:
+// split into fields at ';', each into key and value at the first ':'.
+func referenceTraceStateValue(v string) (m TraceStateMember, ok bool) {
+	decisions := map[string]Decision{"1": Sampled, "0": NotSampled, "d": Deferred}
+	for _, field := range strings.Split(v, ";") {
+		key, val, _ := strings.Cut(field, ":")
+		switch key {
+		case "s":
+			if d, valid := decisions[val]; valid {
+				m.Decision, ok = d, true
+			}
+		case "r":
+			if validSampleRand(val) {
+				m.SampleRand = val
+			}
+		case "t":
+			if _, valid := ParseRate(val); valid {
+				m.Rate = val
+			}
+		case "h":
+			m.Head = val == "1"
+		case "n":
+			if name, valid := percentDecode(val); valid {
+				m.Transaction = name
+			}
+		}
+	}
+	return m, ok
 }

@@ -43,11 +43,23 @@ func ParseTraceState(ts trace.TraceState) (TraceStateMember, bool) {
 
 func parseTraceStateValue(v string) (m TraceStateMember, ok bool) {
 	for v != "" {
-		var field string
-		field, v, _ = strings.Cut(v, ";")
-		key, val, _ := strings.Cut(field, ":")
-		switch key {
-		case "s":
+		field := v
+		if i := strings.IndexByte(v, ';'); i >= 0 {
+			field, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		// Every field this project reads has a one-letter key, with or
+		// without ":value".
+		if len(field) == 0 || len(field) > 1 && field[1] != ':' {
+			continue
+		}
+		var val string
+		if len(field) > 2 {
+			val = field[2:]
+		}
+		switch field[0] {
+		case 's':
 			switch val {
 			case "1":
 				m.Decision, ok = Sampled, true
@@ -56,17 +68,17 @@ func parseTraceStateValue(v string) (m TraceStateMember, ok bool) {
 			case "d":
 				m.Decision, ok = Deferred, true
 			}
-		case "r":
+		case 'r':
 			if validSampleRand(val) {
 				m.SampleRand = val
 			}
-		case "t":
+		case 't':
 			if _, valid := ParseRate(val); valid {
 				m.Rate = val
 			}
-		case "h":
+		case 'h':
 			m.Head = val == "1"
-		case "n":
+		case 'n':
 			if name, valid := percentDecode(val); valid {
 				m.Transaction = name
 			}
