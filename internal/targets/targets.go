@@ -40,13 +40,23 @@ type requestKey struct{}
 // belongs to, under one key so that Allows looks it up once.
 type request struct {
 	url string
+	// authority is url's, found when url is recorded rather than on every
+	// Inject.
+	authority authority
 	// known reports that url was recorded; untargeted, that the context
 	// belongs to no request at all.
 	known, untargeted bool
 }
 
-func requestFromContext(ctx context.Context) request {
+// requestOf returns the request recorded in ctx, which contexts share and
+// nothing changes, or nil.
+func requestOf(ctx context.Context) *request {
 	r, _ := ctx.Value(requestKey{}).(*request)
+	return r
+}
+
+// copy returns a copy of r to change, the zero request for nil.
+func (r *request) copy() request {
 	if r == nil {
 		return request{}
 	}
@@ -58,7 +68,7 @@ func requestFromContext(ctx context.Context) request {
 // page, a message, a subprocess) use it, since the targets are about
 // requests to URLs.
 func WithoutTargets(ctx context.Context) context.Context {
-	r := requestFromContext(ctx)
+	r := requestOf(ctx).copy()
 	r.untargeted = true
 	return context.WithValue(ctx, requestKey{}, &r)
 }
@@ -80,8 +90,8 @@ func PolicyOf(p any) *Policy {
 
 // ContextWithURL records the URL of the outgoing request that ctx belongs to.
 func ContextWithURL(ctx context.Context, rawURL string) context.Context {
-	r := requestFromContext(ctx)
-	r.url, r.known = rawURL, true
+	r := requestOf(ctx).copy()
+	r.url, r.authority, r.known = rawURL, authorityOf(rawURL), true
 	return context.WithValue(ctx, requestKey{}, &r)
 }
 
@@ -90,6 +100,9 @@ func ContextWithURL(ctx context.Context, rawURL string) context.Context {
 type Ingest struct {
 	host string // lowercase, without brackets
 	port string // explicit, or the scheme's default
+	// asciiHost reports a host of ASCII bytes only, which the check before
+	// parsing can look for byte by byte.
+	asciiHost bool
 }
 
 // NewIngest returns the ingest endpoint of a DSN's scheme, host and port
@@ -102,13 +115,15 @@ func NewIngest(scheme, host, port string) Ingest {
 	if port == "" {
 		port = defaultPort(scheme)
 	}
-	return Ingest{host: strings.ToLower(host), port: port}
+	host = strings.ToLower(host)
+	return Ingest{host: host, port: port, asciiHost: isASCII(host)}
 }
 
-// matches reports whether rawURL is an absolute URL on the ingest's host
-// and port; host names compare case-insensitively and are not resolved.
-func (in Ingest) matches(rawURL string) bool {
-	return in.host != "" && mayContainHost(rawURL, in.host) && in.parsedMatches(rawURL)
+// matches reports whether rawURL, whose authority is a, is an absolute URL
+// on the ingest's host and port; host names compare case-insensitively and
+// are not resolved.
+func (in Ingest) matches(rawURL string, a authority) bool {
+	return in.host != "" && in.mayBeIn(a) && in.parsedMatches(rawURL)
 }
 
 // parsedMatches is matches for a URL that might go to the ingest.
@@ -124,37 +139,58 @@ func (in Ingest) parsedMatches(rawURL string) bool {
 	return port == in.port && strings.EqualFold(u.Hostname(), in.host)
 }
 
-// mayContainHost reports whether rawURL might name host, lowercase, so that
-// Inject parses only URLs that might go to the ingest. url.Parse takes the
-// host from between the first "//" and the next '/' (after cutting '?' and
-// '#'), and decodes no ASCII byte of it, so the host of an ASCII authority
-// is a part of it; an authority or host with other bytes might fold to the
-// other and is always parsed.
-func mayContainHost(rawURL, host string) bool {
+// authority is the part of a URL that url.Parse takes the host from:
+// between the first "//" and the next '/', '?' or '#'. url.Parse decodes
+// no ASCII byte of it, so the host of an ASCII authority is a part of it.
+type authority struct {
+	text string
+	// found reports a "//", without which there is no host; ascii, that
+	// text holds nothing beyond ASCII.
+	found, ascii bool
+}
+
+func authorityOf(rawURL string) authority {
 	start := strings.Index(rawURL, "//")
 	if start < 0 {
+		return authority{}
+	}
+	text := rawURL[start+2:]
+	end := 0
+	for end < len(text) && !authorityStops[text[end]] {
+		end++
+	}
+	return authority{text: text[:end], found: true, ascii: end == len(text) || text[end] < utf8.RuneSelf}
+}
+
+// mayBeIn reports whether a URL of authority a might name the ingest's
+// host, so that Inject parses only URLs that might go to the ingest. An
+// authority or host with bytes beyond ASCII might fold to the other and is
+// always parsed.
+func (in Ingest) mayBeIn(a authority) bool {
+	if !a.found {
 		return false
 	}
-	authority := rawURL[start+2:]
-	ascii := true
-	for i := 0; i < len(authority); i++ {
-		if c := authority[i]; c == '/' || c == '?' || c == '#' {
-			authority = authority[:i]
-			break
-		} else if c >= utf8.RuneSelf {
-			ascii = false
-		}
-	}
-	if !ascii || !isASCII(host) {
+	if !in.asciiHost || !a.ascii {
 		return true
 	}
-	for i := 0; i+len(host) <= len(authority); i++ {
-		if lowerByte(authority[i]) == host[0] && equalFoldASCII(authority[i:i+len(host)], host) {
+	host, text := in.host, a.text
+	for i := 0; i+len(host) <= len(text); i++ {
+		if lowerByte(text[i]) == host[0] && equalFoldASCII(text[i:i+len(host)], host) {
 			return true
 		}
 	}
 	return false
 }
+
+// authorityStops marks the bytes that end the check's scan of an
+// authority: its terminators, and the first byte beyond ASCII.
+var authorityStops = func() (t [256]bool) {
+	t['/'], t['?'], t['#'] = true, true, true
+	for c := utf8.RuneSelf; c < len(t); c++ {
+		t[c] = true
+	}
+	return t
+}()
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -238,12 +274,11 @@ func (p *Policy) Allows(ctx context.Context, carrier propagation.TextMapCarrier)
 	if p == nil || !p.restricted && p.ingest.host == "" {
 		return true
 	}
-	r := requestFromContext(ctx)
-	if r.untargeted {
+	r := requestOf(ctx)
+	if r != nil && r.untargeted {
 		return true
 	}
-	rawURL := r.url
-	if !r.known {
+	if r == nil || !r.known {
 		if p.restricted && len(p.matchers) == 0 {
 			p.withheld(ctx, "", "the trace propagation targets are empty")
 			return false
@@ -251,7 +286,8 @@ func (p *Policy) Allows(ctx context.Context, carrier propagation.TextMapCarrier)
 		p.warnUnknownURL(ctx, carrier)
 		return true
 	}
-	if p.ingest.matches(rawURL) {
+	rawURL := r.url
+	if p.ingest.matches(rawURL, r.authority) {
 		p.withheld(ctx, rawURL, "the request goes to the DSN's ingest")
 		return false
 	}
@@ -279,7 +315,9 @@ func (p *Policy) warnUnknownURL(ctx context.Context, carrier propagation.TextMap
 	if !p.warnNoURL {
 		return
 	}
-	if _, isHTTP := carrier.(propagation.HeaderCarrier); !isHTTP || p.warned.Swap(true) {
+	// Load first: after the warning, a read of a shared line costs less
+	// than a write on every Inject.
+	if _, isHTTP := carrier.(propagation.HeaderCarrier); !isHTTP || p.warned.Load() || p.warned.Swap(true) {
 		return
 	}
 	p.logger.LogAttrs(ctx, slog.LevelWarn,

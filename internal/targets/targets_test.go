@@ -29,7 +29,7 @@ func TestIngestMatches(t *testing.T) {
 		{"", "", "", "http://127.0.0.1:9000/", false}, // no DSN
 	}
 	for _, tt := range tests {
-		if got := NewIngest(tt.scheme, tt.host, tt.port).matches(tt.url); got != tt.want {
+		if got := NewIngest(tt.scheme, tt.host, tt.port).matches(tt.url, authorityOf(tt.url)); got != tt.want {
 			t.Errorf("ingest %s://%s:%s, %q: %v, want %v", tt.scheme, tt.host, tt.port, tt.url, got, tt.want)
 		}
 	}
@@ -57,7 +57,7 @@ func FuzzIngestMatches(f *testing.F) {
 	f.Add("https", "o1.ingest.ſentry.io", "", "https://o1.ingest.sentry.io/")
 	f.Fuzz(func(t *testing.T, scheme, host, port, rawURL string) {
 		in := NewIngest(scheme, host, port)
-		if got, want := in.matches(rawURL), in.host != "" && in.parsedMatches(rawURL); got != want {
+		if got, want := in.matches(rawURL, authorityOf(rawURL)), in.host != "" && in.parsedMatches(rawURL); got != want {
 			t.Fatalf("ingest %+v, %q: %v, parsing says %v", in, rawURL, got, want)
 		}
 	})
@@ -67,7 +67,7 @@ func FuzzIngestMatches(f *testing.F) {
 func TestIngestMatchesWithoutParsing(t *testing.T) {
 	in := NewIngest("https", "o1.ingest.sentry.io", "")
 	const other = "https://API.example.com:8443/v1/users?id=42"
-	if got := testing.AllocsPerRun(100, func() { in.matches(other) }); got != 0 {
+	if got := testing.AllocsPerRun(100, func() { in.matches(other, authorityOf(other)) }); got != 0 {
 		t.Errorf("matches(%q) allocated %v times", other, got)
 	}
 }
