@@ -5,13 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/contrib/propagators/b3"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -19,32 +20,51 @@ import (
 )
 
 // BenchmarkInjectTargets is Inject for a continued trace with the URL in
-// the context, by a propagator without a DSN or targets and by one with
-// both, which must not parse the URL on every call.
+// the context, by a propagator without a DSN or targets ("plain") and by one
+// with both, which must not parse the URL on every call. The two take turns
+// in batches within every iteration, so that they share the machine's state
+// of the moment; it reports each one's time per Inject and the difference
+// ("extra-ns/op"), the comparison to read.
 func BenchmarkInjectTargets(b *testing.B) {
 	plain := propagator.New(propagator.WithRelease(release))
 	targeted := propagator.New(propagator.WithDSN(dsn), propagator.WithRelease(release),
 		propagator.WithTracePropagationTargets([]propagator.Target{
 			propagator.Substring("https://api.example.com"), propagator.Substring("http://localhost"),
 		}))
-	for _, tt := range []struct {
-		name string
-		p    propagation.TextMapPropagator
-	}{{"plain", plain}, {"dsn+targets", targeted}} {
-		b.Run("config="+tt.name, func(b *testing.B) {
-			in := propagation.HeaderCarrier(http.Header{"Sentry-Trace": {sentryTrace}, "Baggage": {baggage}})
-			ctx := propagator.ContextWithURL(tt.p.Extract(context.Background(), in), "https://api.example.com/v1/users/42?expand=orders")
-			mustContinue(b, ctx)
-			out := propagation.HeaderCarrier(http.Header{})
-			tt.p.Inject(ctx, out)
-			mustWrite(b, out, []string{"sentry-trace", "baggage"})
-			b.ReportAllocs()
-			for b.Loop() {
-				clear(out)
-				tt.p.Inject(ctx, out)
-			}
-		})
+	type config struct {
+		p       propagation.TextMapPropagator
+		ctx     context.Context
+		elapsed time.Duration
 	}
+	configs := [2]*config{{p: plain}, {p: targeted}}
+	out := propagation.HeaderCarrier(http.Header{})
+	for _, c := range configs {
+		in := propagation.HeaderCarrier(http.Header{"Sentry-Trace": {sentryTrace}, "Baggage": {baggage}})
+		c.ctx = propagator.ContextWithURL(c.p.Extract(context.Background(), in), "https://api.example.com/v1/users/42?expand=orders")
+		mustContinue(b, c.ctx)
+		clear(out)
+		c.p.Inject(c.ctx, out)
+		mustWrite(b, out, []string{"sentry-trace", "baggage"})
+	}
+	const batch = 64
+	round := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range configs {
+			c := configs[(round+i)%len(configs)]
+			start := time.Now()
+			for range batch {
+				clear(out)
+				c.p.Inject(c.ctx, out)
+			}
+			c.elapsed += time.Since(start)
+		}
+		round++
+	}
+	injects := float64(b.N * batch)
+	b.ReportMetric(float64(configs[0].elapsed)/injects, "plain-ns/op")
+	b.ReportMetric(float64(configs[1].elapsed)/injects, "targets-ns/op")
+	b.ReportMetric(float64(configs[1].elapsed-configs[0].elapsed)/injects, "extra-ns/op")
 }
 
 // BenchmarkRequestSize is BenchmarkRequest for the Sentry propagator in an
@@ -109,60 +129,106 @@ func (fixedHeaders) Extract(ctx context.Context, _ propagation.TextMapCarrier) c
 
 func (fixedHeaders) Fields() []string { return []string{"sentry-trace", "baggage"} }
 
-// processCPU returns the user and system CPU time the process has used.
-func processCPU(b *testing.B) time.Duration {
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+// httpCase is one propagator that BenchmarkHTTP sends requests through,
+// with what its requests have cost.
+type httpCase struct {
+	name string
+	p    propagation.TextMapPropagator
+	// get sends one request through otelhttp's client and server.
+	get           func()
+	elapsed       time.Duration
+	allocs, bytes float64
 }
 
-// BenchmarkHTTP is one whole request through otelhttp on 127.0.0.1: a
-// client span injects, the server extracts and starts its span. With
-// propagator=none nothing is propagated; with propagator=sentry the Sentry
-// propagator alone does it. Run each case in its own process, interleaved
-// (see BENCHMARKS.md), to compare them within a few percent.
+// startHTTP starts a server for p on 127.0.0.1 and returns a function that
+// sends it one request from a client span, both instrumented by otelhttp
+// with p and a tracer provider of their own that records every span.
+func startHTTP(b *testing.B, p propagation.TextMapPropagator) func() {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	opts := []otelhttp.Option{otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(p)}
+	srv := httptest.NewServer(otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}), "server", opts...))
+	b.Cleanup(srv.Close)
+	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, opts...)}
+	ctx, span := tp.Tracer("bench").Start(context.Background(), "GET /users/{id}")
+	b.Cleanup(func() { span.End() })
+	return func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/users/42", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+}
+
+// BenchmarkHTTP is whole requests through otelhttp on 127.0.0.1: a client
+// span injects, the server extracts and starts its span. Each case has its
+// server and client; every iteration sends a small batch of requests
+// through each case in turn, starting with a different case each time, so
+// that all cases share the machine's state of the moment. It runs with one
+// P: client and server then take turns on one thread that never waits for
+// another to wake up, so the time of a batch is the CPU time its requests
+// take, measured exactly (process CPU clocks lag by up to a scheduler tick
+// for threads running on other cores). It reports each case's time per
+// request, its allocations and bytes per request, and its time over the
+// case without propagation in percent ("-%"), the comparison to read: each
+// run is paired within itself, so benchstat's interval over -count runs
+// tells a few percent apart.
 func BenchmarkHTTP(b *testing.B) {
-	for _, tt := range []struct {
-		name string
-		p    propagation.TextMapPropagator
-	}{
-		{"none", propagation.NewCompositeTextMapPropagator()},
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	opts := []propagator.Option{propagator.WithDSN(dsn), propagator.WithRelease(release)}
+	cases := []*httpCase{
+		{name: "none", p: propagation.NewCompositeTextMapPropagator()},
+		{name: "traceparent", p: propagation.TraceContext{}},
+		{name: "b3", p: b3.New()},
 		// The headers that sentry writes, as constants: what carrying
 		// them costs without any propagation work.
-		{"headers", fixedHeaders{}},
-		{"sentry", propagator.New(propagator.WithDSN(dsn), propagator.WithRelease(release))},
-	} {
-		b.Run("propagator="+tt.name, func(b *testing.B) {
-			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
-			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-			opts := []otelhttp.Option{otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(tt.p)}
-			srv := httptest.NewServer(otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.WriteString(w, "ok")
-			}), "server", opts...))
-			b.Cleanup(srv.Close)
-			client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, opts...)}
-			ctx, span := tp.Tracer("bench").Start(context.Background(), "GET /users/{id}")
-			b.Cleanup(func() { span.End() })
-			get := func() {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/users/42", nil)
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
+		{name: "headers", p: fixedHeaders{}},
+		{name: "sentry", p: propagator.New(opts...)},
+		{name: "composite", p: propagator.Composite(opts...)},
+	}
+	var ms runtime.MemStats
+	for _, c := range cases {
+		c.get = startHTTP(b, c.p)
+		c.get()
+		// Allocations are counted apart, once: reading them stops the
+		// world, which the timed loop must not do.
+		const counted = 200
+		runtime.ReadMemStats(&ms)
+		allocs, bytes := ms.Mallocs, ms.TotalAlloc
+		for range counted {
+			c.get()
+		}
+		runtime.ReadMemStats(&ms)
+		c.allocs = float64(ms.Mallocs-allocs) / counted
+		c.bytes = float64(ms.TotalAlloc-bytes) / counted
+	}
+	// Small batches, so that the cases alternate faster than the
+	// machine's speed drifts.
+	const batch = 10
+	round := 0
+	for b.Loop() {
+		for i := range cases {
+			c := cases[(round+i)%len(cases)]
+			start := time.Now()
+			for range batch {
+				c.get()
 			}
-			get()
-			b.ReportAllocs()
-			start := processCPU(b)
-			for b.Loop() {
-				get()
-			}
-			// CPU time varies less than wall time on loopback, where the
-			// scheduler's wake-ups dominate the spread.
-			b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
-		})
+			c.elapsed += time.Since(start)
+		}
+		round++
+	}
+	requests := float64(b.N * batch)
+	for _, c := range cases {
+		b.ReportMetric(float64(c.elapsed)/requests, c.name+"-ns/req")
+		b.ReportMetric(c.allocs, c.name+"-allocs/req")
+		b.ReportMetric(c.bytes, c.name+"-B/req")
+		if c != cases[0] {
+			b.ReportMetric(100*(float64(c.elapsed)/float64(cases[0].elapsed)-1), c.name+"-%")
+		}
 	}
 }
