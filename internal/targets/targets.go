@@ -143,12 +143,15 @@ func (in Ingest) parsedMatches(rawURL string) bool {
 // between the first "//" and the next '/', '?' or '#'. url.Parse decodes
 // no ASCII byte of it, so the host of an ASCII authority is a part of it.
 type authority struct {
+	// text is the authority when ascii is set; otherwise it ends before
+	// its first byte beyond ASCII.
 	text string
 	// found reports a "//", without which there is no host; ascii, that
-	// text holds nothing beyond ASCII.
+	// the authority holds nothing beyond ASCII.
 	found, ascii bool
 }
 
+// authorityOf returns the authority of rawURL, without parsing it.
 func authorityOf(rawURL string) authority {
 	start := strings.Index(rawURL, "//")
 	if start < 0 {
