@@ -9,7 +9,7 @@ NODE_DEPS   := conformance/node/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
-.PHONY: all demo demo-short test lint unit nested conformance fuzz bench loadtest
+.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest
 
 all: test
 
@@ -22,8 +22,9 @@ demo-short:
 	cd examples && $(GO) run ./cmd/demo -short
 
 ## test: formatting, vet, staticcheck, race-enabled tests of every module
-## (conformance with the real Sentry SDKs included), the demo.
-test: lint demo-short unit nested
+## (conformance with the real Sentry SDKs included), the demo, and every
+## benchmark once.
+test: lint demo-short unit nested benchcheck
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
@@ -37,6 +38,12 @@ unit:
 
 nested: $(NODE_DEPS)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
+
+## benchcheck: every benchmark once, for the checks each makes before it
+## measures (the trace continued, the headers written).
+benchcheck:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	cd conformance && $(GO) test -run '^$$' -bench . -benchtime 1x ./bench
 
 ## conformance: chains of otelsentry, sentry-go and @sentry/node services.
 conformance: $(NODE_DEPS)

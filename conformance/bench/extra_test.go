@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/contrib/propagators/b3"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/propagator"
 )
@@ -144,6 +146,8 @@ func (fixedHeaders) Fields() []string { return []string{"sentry-trace", "baggage
 type httpCase struct {
 	name string
 	p    propagation.TextMapPropagator
+	// continues reports that the server continues the client's trace.
+	continues bool
 	// get sends one request through otelhttp's client and server.
 	get           func()
 	elapsed       time.Duration
@@ -152,19 +156,23 @@ type httpCase struct {
 
 // startHTTP starts a server for p on 127.0.0.1 and returns a function that
 // sends it one request from a client span, both instrumented by otelhttp
-// with p and a tracer provider of their own that records every span.
-func startHTTP(b *testing.B, p propagation.TextMapPropagator) func() {
+// with p and a tracer provider of their own that records every span. It
+// sends the first request itself and fails b unless the server's span is on
+// the client's trace exactly when continues is set.
+func startHTTP(b *testing.B, p propagation.TextMapPropagator, continues bool) func() {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	opts := []otelhttp.Option{otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(p)}
+	var serverTrace atomic.Value
 	srv := httptest.NewServer(otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serverTrace.Store(trace.SpanContextFromContext(r.Context()).TraceID())
 		_, _ = io.WriteString(w, "ok")
 	}), "server", opts...))
 	b.Cleanup(srv.Close)
 	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, opts...)}
 	ctx, span := tp.Tracer("bench").Start(context.Background(), "GET /users/{id}")
 	b.Cleanup(func() { span.End() })
-	return func() {
+	get := func() {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/users/42", nil)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -173,6 +181,11 @@ func startHTTP(b *testing.B, p propagation.TextMapPropagator) func() {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 	}
+	get()
+	if got := serverTrace.Load() == span.SpanContext().TraceID(); got != continues {
+		b.Fatalf("server span on the client's trace: %v, want %v", got, continues)
+	}
+	return get
 }
 
 // BenchmarkHTTP is whole requests through otelhttp on 127.0.0.1: a client
@@ -195,18 +208,17 @@ func BenchmarkHTTP(b *testing.B) {
 		{name: "none", p: propagation.NewCompositeTextMapPropagator()},
 		// none again: how far apart the method puts two equal cases.
 		{name: "control", p: propagation.NewCompositeTextMapPropagator()},
-		{name: "traceparent", p: propagation.TraceContext{}},
-		{name: "b3", p: b3.New()},
+		{name: "traceparent", p: propagation.TraceContext{}, continues: true},
+		{name: "b3", p: b3.New(), continues: true},
 		// The headers that sentry writes, as constants: what carrying
 		// them costs without any propagation work.
 		{name: "headers", p: fixedHeaders{}},
-		{name: "sentry", p: propagator.New(opts...)},
-		{name: "composite", p: propagator.Composite(opts...)},
+		{name: "sentry", p: propagator.New(opts...), continues: true},
+		{name: "composite", p: propagator.Composite(opts...), continues: true},
 	}
 	var ms runtime.MemStats
 	for _, c := range cases {
-		c.get = startHTTP(b, c.p)
-		c.get()
+		c.get = startHTTP(b, c.p, c.continues)
 		// Allocations are counted apart, once: reading them stops the
 		// world, which the timed loop must not do.
 		const counted = 200
