@@ -55,8 +55,8 @@ func requestOf(ctx context.Context) *request {
 	return r
 }
 
-// copy returns a copy of r to change, the zero request for nil.
-func (r *request) copy() request {
+// clone returns a copy of r to change, the zero request for nil.
+func (r *request) clone() request {
 	if r == nil {
 		return request{}
 	}
@@ -68,7 +68,7 @@ func (r *request) copy() request {
 // page, a message, a subprocess) use it, since the targets are about
 // requests to URLs.
 func WithoutTargets(ctx context.Context) context.Context {
-	r := requestOf(ctx).copy()
+	r := requestOf(ctx).clone()
 	r.untargeted = true
 	return context.WithValue(ctx, requestKey{}, &r)
 }
@@ -90,7 +90,7 @@ func PolicyOf(p any) *Policy {
 
 // ContextWithURL records the URL of the outgoing request that ctx belongs to.
 func ContextWithURL(ctx context.Context, rawURL string) context.Context {
-	r := requestOf(ctx).copy()
+	r := requestOf(ctx).clone()
 	r.url, r.authority, r.known = rawURL, authorityOf(rawURL), true
 	return context.WithValue(ctx, requestKey{}, &r)
 }
@@ -141,14 +141,16 @@ func (in Ingest) parsedMatches(rawURL string) bool {
 
 // authority is the part of a URL that url.Parse takes the host from:
 // between the first "//" and the next '/', '?' or '#'. url.Parse decodes
-// no ASCII byte of it, so the host of an ASCII authority is a part of it.
+// the host's %XX escapes, and host names compare with Unicode case
+// folding, so only a literal authority (ASCII, no '%') holds its host as it
+// is compared.
 type authority struct {
-	// text is the authority when ascii is set; otherwise it ends before
-	// its first byte beyond ASCII.
+	// text is the authority when literal is set; otherwise it ends before
+	// its first '%' or byte beyond ASCII.
 	text string
-	// found reports a "//", without which there is no host; ascii, that
-	// the authority holds nothing beyond ASCII.
-	found, ascii bool
+	// found reports a "//", without which there is no host; literal, that
+	// the authority holds neither '%' nor bytes beyond ASCII.
+	found, literal bool
 }
 
 // authorityOf returns the authority of rawURL, without parsing it.
@@ -162,18 +164,19 @@ func authorityOf(rawURL string) authority {
 	for end < len(text) && !authorityStops[text[end]] {
 		end++
 	}
-	return authority{text: text[:end], found: true, ascii: end == len(text) || text[end] < utf8.RuneSelf}
+	literal := end == len(text) || text[end] == '/' || text[end] == '?' || text[end] == '#'
+	return authority{text: text[:end], found: true, literal: literal}
 }
 
 // mayBeIn reports whether a URL of authority a might name the ingest's
 // host, so that Inject parses only URLs that might go to the ingest. An
-// authority or host with bytes beyond ASCII might fold to the other and is
-// always parsed.
+// authority that is not literal, or a host with bytes beyond ASCII, might
+// fold to the other and is always parsed.
 func (in Ingest) mayBeIn(a authority) bool {
 	if !a.found {
 		return false
 	}
-	if !in.asciiHost || !a.ascii {
+	if !in.asciiHost || !a.literal {
 		return true
 	}
 	host, text := in.host, a.text
@@ -186,9 +189,10 @@ func (in Ingest) mayBeIn(a authority) bool {
 }
 
 // authorityStops marks the bytes that end the check's scan of an
-// authority: its terminators, and the first byte beyond ASCII.
+// authority: its terminators, and the first byte that makes it not
+// literal.
 var authorityStops = func() (t [256]bool) {
-	t['/'], t['?'], t['#'] = true, true, true
+	t['/'], t['?'], t['#'], t['%'] = true, true, true, true
 	for c := utf8.RuneSelf; c < len(t); c++ {
 		t[c] = true
 	}

@@ -17,6 +17,10 @@ func TestIngestMatches(t *testing.T) {
 		{"https", "o1.ingest.sentry.io", "", "https://O1.INGEST.sentry.io:443/x", true},
 		{"https", "o1.ingest.sentry.io", "", "http://o1.ingest.sentry.io/x", false}, // port 80
 		{"https", "o1.ingest.sentry.io", "", "https://o1.ingest.sentry.io:8443/x", false},
+		// Escaped hosts: ſ folds to s, %25 decodes to the '%' of a zone.
+		{"https", "o1.ingest.sentry.io", "", "https://o1.ingest.%C5%BFentry.io/", true},
+		{"http", "fe80::1%en0", "9000", "http://[fe80::1%25en0]:9000/", true},
+		{"http", "fe80::1%en0", "9000", "http://[fe80::1%25%65n0]:9000/", true},
 		{"http", "127.0.0.1", "9000", "http://127.0.0.1:9000", true},
 		{"http", "127.0.0.1", "9000", "http://127.0.0.1:9001/", false},
 		{"http", "127.0.0.1", "80", "http://127.0.0.1/x", true},
@@ -55,6 +59,13 @@ func FuzzIngestMatches(f *testing.F) {
 		f.Add("http", "::1", "9000", u)
 	}
 	f.Add("https", "o1.ingest.ſentry.io", "", "https://o1.ingest.sentry.io/")
+	// Escapes in the host decode to bytes that fold (ſ, the Kelvin sign),
+	// to '%', or in an IPv6 zone to any byte.
+	f.Add("https", "o1.ingest.sentry.io", "", "https://o1.ingest.%C5%BFentry.io/")
+	f.Add("https", "kelvin.io", "", "https://%E2%84%AAelvin.io/")
+	f.Add("http", "fe80::1%en0", "9000", "http://[fe80::1%25en0]:9000/")
+	f.Add("http", "fe80::1%en0", "9000", "http://[fe80::1%25%65n0]:9000/")
+	f.Add("http", "a%b", "", "http://a%25b/")
 	f.Fuzz(func(t *testing.T, scheme, host, port, rawURL string) {
 		in := NewIngest(scheme, host, port)
 		if got, want := in.matches(rawURL, authorityOf(rawURL)), in.host != "" && in.parsedMatches(rawURL); got != want {
