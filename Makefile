@@ -42,8 +42,7 @@ nested: $(NODE_DEPS)
 ## benchcheck: every benchmark once, for the checks each makes before it
 ## measures (the trace continued, the headers written).
 benchcheck:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
-	cd conformance && $(GO) test -run '^$$' -bench . -benchtime 1x ./bench
+	@for m in . $(NESTED); do (cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./...) || exit 1; done
 
 ## conformance: chains of otelsentry, sentry-go and @sentry/node services.
 conformance: $(NODE_DEPS)

@@ -3,12 +3,14 @@ package bench_test
 import (
 	"context"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,7 +52,6 @@ func BenchmarkInjectTargets(b *testing.B) {
 	}
 	const batch = 64
 	round := 0
-	b.ReportAllocs()
 	for b.Loop() {
 		for i := range configs {
 			c := configs[(round+i)%len(configs)]
@@ -146,7 +147,9 @@ func (fixedHeaders) Fields() []string { return []string{"sentry-trace", "baggage
 type httpCase struct {
 	name string
 	p    propagation.TextMapPropagator
+	// sends is a header the server must receive ("" for none), and
 	// continues reports that the server continues the client's trace.
+	sends     string
 	continues bool
 	// get sends one request through otelhttp's client and server.
 	get           func()
@@ -154,18 +157,26 @@ type httpCase struct {
 	allocs, bytes float64
 }
 
-// startHTTP starts a server for p on 127.0.0.1 and returns a function that
-// sends it one request from a client span, both instrumented by otelhttp
-// with p and a tracer provider of their own that records every span. It
-// sends the first request itself and fails b unless the server's span is on
-// the client's trace exactly when continues is set.
-func startHTTP(b *testing.B, p propagation.TextMapPropagator, continues bool) func() {
+// startHTTP starts a server for c.p on 127.0.0.1 and returns a function
+// that sends it one request from a client span, both instrumented by
+// otelhttp with c.p and a tracer provider of their own that records every
+// span. It sends the first request itself and fails b unless the server
+// received c.sends and its span is on the client's trace exactly when
+// c.continues is set.
+func startHTTP(b *testing.B, c *httpCase) func() {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	opts := []otelhttp.Option{otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(p)}
-	var serverTrace atomic.Value
+	opts := []otelhttp.Option{otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(c.p)}
+	var served struct {
+		sync.Mutex
+		traceID trace.TraceID
+		sent    bool
+	}
 	srv := httptest.NewServer(otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serverTrace.Store(trace.SpanContextFromContext(r.Context()).TraceID())
+		served.Lock()
+		served.traceID = trace.SpanContextFromContext(r.Context()).TraceID()
+		served.sent = c.sends == "" || r.Header.Get(c.sends) != ""
+		served.Unlock()
 		_, _ = io.WriteString(w, "ok")
 	}), "server", opts...))
 	b.Cleanup(srv.Close)
@@ -180,10 +191,18 @@ func startHTTP(b *testing.B, p propagation.TextMapPropagator, continues bool) fu
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
 	}
 	get()
-	if got := serverTrace.Load() == span.SpanContext().TraceID(); got != continues {
-		b.Fatalf("server span on the client's trace: %v, want %v", got, continues)
+	served.Lock()
+	defer served.Unlock()
+	if !served.sent {
+		b.Fatalf("the server received no %s header", c.sends)
+	}
+	if got := served.traceID == span.SpanContext().TraceID(); got != c.continues {
+		b.Fatalf("server span on the client's trace: %v, want %v", got, c.continues)
 	}
 	return get
 }
@@ -191,16 +210,21 @@ func startHTTP(b *testing.B, p propagation.TextMapPropagator, continues bool) fu
 // BenchmarkHTTP is whole requests through otelhttp on 127.0.0.1: a client
 // span injects, the server extracts and starts its span. Each case has its
 // server and client; every iteration sends a small batch of requests
-// through each case in turn, starting with a different case each time, so
-// that all cases share the machine's state of the moment. It runs with one
-// P: client and server then take turns on one thread that never waits for
-// another to wake up, so the time of a batch is the CPU time its requests
-// take, measured exactly (process CPU clocks lag by up to a scheduler tick
-// for threads running on other cores). It reports each case's time per
-// request, its allocations and bytes per request, and its time over the
-// case without propagation in percent ("-%"), the comparison to read: each
-// run is paired within itself, so benchstat's interval over -count runs
-// tells a few percent apart.
+// through each case, in an order shuffled anew each time, so that all cases
+// share the machine's state of the moment and none always follows the
+// same neighbour. It runs with one P: client and server then take turns
+// on one thread that never waits for another to wake up, so the wall time
+// of a batch is close to the CPU time of its requests (process CPU clocks
+// lag by up to a scheduler tick for threads running on other cores, which
+// is too coarse here). The garbage collector's background work runs in
+// whichever batch is under way, so each case's share of it follows its
+// time rather than its allocations; the allocations are reported apart.
+// It reports each case's time per request, its allocations and bytes per
+// request, and its time over the case without propagation in percent
+// ("-%"), the comparison to read: each run is paired within itself, so
+// benchstat's interval over -count runs tells a few percent apart, and the
+// control case, the same as none, shows how far apart two equal cases
+// come out.
 func BenchmarkHTTP(b *testing.B) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	opts := []propagator.Option{propagator.WithDSN(dsn), propagator.WithRelease(release)}
@@ -208,17 +232,17 @@ func BenchmarkHTTP(b *testing.B) {
 		{name: "none", p: propagation.NewCompositeTextMapPropagator()},
 		// none again: how far apart the method puts two equal cases.
 		{name: "control", p: propagation.NewCompositeTextMapPropagator()},
-		{name: "traceparent", p: propagation.TraceContext{}, continues: true},
-		{name: "b3", p: b3.New(), continues: true},
+		{name: "traceparent", p: propagation.TraceContext{}, sends: "traceparent", continues: true},
+		{name: "b3", p: b3.New(), sends: "b3", continues: true},
 		// The headers that sentry writes, as constants: what carrying
 		// them costs without any propagation work.
-		{name: "headers", p: fixedHeaders{}},
-		{name: "sentry", p: propagator.New(opts...), continues: true},
-		{name: "composite", p: propagator.Composite(opts...), continues: true},
+		{name: "headers", p: fixedHeaders{}, sends: "sentry-trace"},
+		{name: "sentry", p: propagator.New(opts...), sends: "sentry-trace", continues: true},
+		{name: "composite", p: propagator.Composite(opts...), sends: "sentry-trace", continues: true},
 	}
 	var ms runtime.MemStats
 	for _, c := range cases {
-		c.get = startHTTP(b, c.p, c.continues)
+		c.get = startHTTP(b, c)
 		// Allocations are counted apart, once: reading them stops the
 		// world, which the timed loop must not do.
 		const counted = 200
@@ -234,17 +258,17 @@ func BenchmarkHTTP(b *testing.B) {
 	// Small batches, so that the cases alternate faster than the
 	// machine's speed drifts.
 	const batch = 10
-	round := 0
+	order := slices.Clone(cases)
+	shuffle := rand.New(rand.NewPCG(1, 2))
 	for b.Loop() {
-		for i := range cases {
-			c := cases[(round+i)%len(cases)]
+		shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, c := range order {
 			start := time.Now()
 			for range batch {
 				c.get()
 			}
 			c.elapsed += time.Since(start)
 		}
-		round++
 	}
 	requests := float64(b.N * batch)
 	for _, c := range cases {
