@@ -26,10 +26,10 @@
 //
 // HTTP sends whole requests through otelhttp's client and server on
 // 127.0.0.1 with no propagator (twice: the second is the control),
-// TraceContext alone, B3, constant Sentry headers, the Sentry propagator
-// and Composite, in turn within every iteration, and reports each case's
-// time per request and its excess over the case without propagation in
-// percent.
+// TraceContext alone, B3, constant Sentry headers, the Sentry propagator,
+// Composite and the three it replaces composed by hand, in turn within
+// every iteration, and reports each case's time per request and its excess
+// over the case without propagation in percent.
 //
 // Every benchmark first checks, once, that the propagator continued the
 // trace or wrote its headers, so a broken setup fails instead of reporting
