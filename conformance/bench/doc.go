@@ -27,9 +27,11 @@
 // HTTP sends whole requests through otelhttp's client and server on
 // 127.0.0.1 with no propagator (twice: the second is the control),
 // TraceContext alone, B3, constant Sentry headers, the Sentry propagator,
-// Composite and the three it replaces composed by hand, in turn within
-// every iteration, and reports each case's time per request and its excess
-// over the case without propagation in percent.
+// Composite and the three it replaces composed by hand, in an order
+// shuffled anew every iteration, and reports each case's time per request
+// and its excess over the case without propagation in percent.
+// InjectTargets alternates Inject with and without a DSN and targets the
+// same way and reports the difference.
 //
 // Every benchmark first checks, once, that the propagator continued the
 // trace or wrote its headers, so a broken setup fails instead of reporting
