@@ -1,13 +1,17 @@
 package vectors
 
-import (
-	"strings"
-	"testing"
-)
+import "strings"
+
+// TB is the part of testing.TB that the helpers here use, so that this
+// package, which tests import, does not import testing itself.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
 
 // Members splits a written baggage value into its members, for comparing
 // as a set. A member without '=' or a repeated key fails the test.
-func Members(t testing.TB, baggage string) map[string]string {
+func Members(t TB, baggage string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
 	if baggage == "" {

@@ -19,7 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
+
+	"github.com/otelsentry/otelsentry/conformance/internal/testkit"
 )
 
 // maxBody caps a request body after decompression; Sentry's own limit for
@@ -133,7 +134,7 @@ type Ingest struct {
 }
 
 // New starts an ingest on 127.0.0.1; t's cleanup closes it.
-func New(t testing.TB) *Ingest {
+func New(t testkit.TB) *Ingest {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"testing"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/conformance/hop"
+	"github.com/otelsentry/otelsentry/conformance/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 	"github.com/otelsentry/otelsentry/sentryotlp"
@@ -179,7 +179,7 @@ type OtelSentryHop struct {
 }
 
 // StartOtelSentry runs an otelsentry hop on 127.0.0.1 until t's cleanup.
-func StartOtelSentry(t testing.TB, cfg Config, opts ...OtelSentryOption) *OtelSentryHop {
+func StartOtelSentry(t testkit.TB, cfg Config, opts ...OtelSentryOption) *OtelSentryHop {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	s, err := NewOtelSentry(context.Background(), cfg, append(opts, WithSpanProcessor(rec))...)

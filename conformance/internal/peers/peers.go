@@ -8,8 +8,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"testing"
 	"time"
+
+	"github.com/otelsentry/otelsentry/conformance/internal/testkit"
 )
 
 // Config configures a hop the way the hop contract's environment does.
@@ -42,7 +43,7 @@ const shutdownTimeout = 5 * time.Second
 
 // serve runs h on a free port of 127.0.0.1 until t's cleanup, which then
 // runs stop.
-func serve(t testing.TB, name string, h http.Handler, stop func()) *Hop {
+func serve(t testkit.TB, name string, h http.Handler, stop func()) *Hop {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"testing"
 	"time"
 
 	"github.com/getsentry/sentry-go"
@@ -12,6 +11,7 @@ import (
 	sentryhttpclient "github.com/getsentry/sentry-go/httpclient"
 
 	"github.com/otelsentry/otelsentry/conformance/hop"
+	"github.com/otelsentry/otelsentry/conformance/internal/testkit"
 )
 
 // SentryGo is a hop of sentry-go, unmodified: its server middleware
@@ -98,7 +98,7 @@ func currentSentrySpan(ctx context.Context) hop.Span {
 }
 
 // StartSentryGo runs a sentry-go hop on 127.0.0.1 until t's cleanup.
-func StartSentryGo(t testing.TB, cfg Config) *Hop {
+func StartSentryGo(t testkit.TB, cfg Config) *Hop {
 	t.Helper()
 	s, err := NewSentryGo(cfg)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"testing"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -17,6 +16,16 @@ import (
 
 	"github.com/otelsentry/otelsentry/bridge"
 )
+
+// TB is the part of testing.TB that the conformance helpers use, so that
+// they, which tests import, do not import testing themselves.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
 
 // requestTimeout bounds every request a test sends.
 const requestTimeout = 10 * time.Second
@@ -35,7 +44,7 @@ type Service struct {
 
 // Start starts a service whose handler, wrapped in otelhttp.NewHandler, is
 // handle. The test's cleanup stops it.
-func Start(t testing.TB, name string, sampler sdktrace.Sampler, handle func(s *Service, w http.ResponseWriter, r *http.Request)) *Service {
+func Start(t TB, name string, sampler sdktrace.Sampler, handle func(s *Service, w http.ResponseWriter, r *http.Request)) *Service {
 	t.Helper()
 	s := &Service{Recorder: tracetest.NewSpanRecorder()}
 	s.Provider = sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(s.Recorder))
