@@ -19,7 +19,7 @@ import (
 	"github.com/otelsentry/otelsentry/sampling"
 )
 
-// TestHostile runs the hostile input corpus (DESIGN.md, "Bad input")
+// TestHostile runs the hostile input corpus (docs/protocol.md#bad-input)
 // through Extract, a local root span and Inject: nothing panics, the trace
 // is continued or not as the rules say, and what is written can neither
 // split a header line nor alter the carrier's other members.

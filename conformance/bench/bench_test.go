@@ -20,7 +20,7 @@ import (
 	"github.com/otelsentry/otelsentry/propagator"
 )
 
-// Notation of SPEC.md.
+// The notation of docs/protocol.md#notation.
 const (
 	T = vectors.T
 	S = vectors.S

@@ -1,4 +1,4 @@
-// Package vectors holds the test vectors of SPEC.md section 3 as data, so
+// Package vectors holds the test vectors of docs/protocol.md as data, so
 // that the package tests, the fuzz seed corpora and the conformance runner
 // read one copy of each table, and the hostile input corpus (table "H",
 // hostile.json) that the propagator and bridge tests run.
@@ -7,14 +7,14 @@
 //
 //	{"table": "<table id>", "description": "...", "cases": [{"id": "<table id>-<row>", "description": "...", ...}]}
 //
-// Case ids are those of the specification's vector tables: the table's id,
+// Case ids are those of the protocol reference's vector tables: the table's id,
 // a dash and the row number. Where a row groups several inputs, each input
 // is a case of its own, numbered on from the row or lettered after it (row
 // 32's inputs are 32a, 32b, ...).
 //
 // Strings in the files may use placeholders, expanded when a table loads:
 // {T}, {S}, {A} and {K} stand for the notation ids below, and {x*n} for n
-// copies of x (SPEC.md's x{n}). {C}, the span id of a span a test starts,
+// copies of x (the reference's x{n}). {C}, the span id of a span a test starts,
 // is left for the test to replace.
 //
 // The loaders panic on malformed data: the data is embedded, so that is a
@@ -31,7 +31,7 @@ import (
 	"strconv"
 )
 
-// Notation of SPEC.md.
+// The notation of docs/protocol.md#notation.
 const (
 	// T is the trace id of the vectors.
 	T = "d4cda95b652f4a1592b449d5929fda1b"
@@ -310,7 +310,7 @@ type InteropCase struct {
 func Interop() []InteropCase { return load[InteropCase]("interop.json") }
 
 // HostileCase is an H case: hostile input from the network or from
-// configuration, and what must come of it (DESIGN.md, "Bad input").
+// configuration, and what must come of it (docs/protocol.md#bad-input).
 // Strings may hold {0xHH} for one raw byte, which JSON cannot carry (an
 // invalid UTF-8 byte), expanded after {x*n}.
 type HostileCase struct {
