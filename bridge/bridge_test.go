@@ -10,23 +10,25 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/sampling"
 )
 
 func TestMetaTags(t *testing.T) { // V-MT
-	const incomingTrace = "cd7ee7a6fe3ebe7ab9c3271559bc203c"
 	for _, tt := range vectors.MetaTags() {
 		if tt.SentryTrace == "" {
 			continue // the tag writer's cases are tested inside the package
 		}
 		t.Run(tt.ID, func(t *testing.T) {
-			_, tracer, _ := newBridge(t)
+			tracer, _ := setup(t)
 			ctx := bridge.ContinueTrace(context.Background(), tt.SentryTrace, tt.Baggage)
 			ctx, span := tracer.Start(ctx, "GET /page", trace.WithSpanKind(trace.SpanKindServer))
 			defer span.End()
@@ -56,7 +58,7 @@ func TestMetaTags(t *testing.T) { // V-MT
 		})
 	}
 	head := func(t *testing.T, opts ...bridge.Option) (context.Context, trace.Span) {
-		_, tracer, _ := newBridge(t, opts...)
+		tracer, _ := setup(t, opts...)
 		ctx, span := tracer.Start(context.Background(), "render")
 		t.Cleanup(func() { span.End() })
 		return ctx, span
@@ -92,9 +94,9 @@ func TestMetaTags(t *testing.T) { // V-MT
 		}
 	})
 	t.Run("V-MT-5", func(t *testing.T) {
-		newBridge(t)
-		for _, ctx := range []context.Context{context.Background(), bridge.NewTrace(bridge.ContinueTrace(context.Background(), incomingTrace+"-100ff0980e7a4ead-1", ""))} {
-			if bridge.MetaTags(ctx) != "" || bridge.Traceparent(ctx) != "" || bridge.Baggage(ctx) != "" || bridge.ServerTiming(ctx) != "" {
+		setup(t)
+		for _, ctx := range []context.Context{context.Background(), bridge.ContinueTrace(context.Background(), "xxx", "sentry-release=r")} {
+			if bridge.MetaTags(ctx) != "" || bridge.Traceparent(ctx) != "" || bridge.Baggage(ctx) != "" {
 				t.Error("helpers wrote something without a span")
 			}
 		}
@@ -109,6 +111,19 @@ func TestMetaTags(t *testing.T) { // V-MT
 	})
 }
 
+// rootMember starts and ends a root span with the installed tracer
+// provider and returns its sentry trace state member.
+func rootMember(t *testing.T) protocol.TraceStateMember {
+	t.Helper()
+	_, span := otel.Tracer("test").Start(context.Background(), "root")
+	span.End()
+	m, ok := protocol.ParseTraceState(span.SpanContext().TraceState())
+	if !ok {
+		t.Fatalf("root span without a sentry member: %v", span.SpanContext().TraceState())
+	}
+	return m
+}
+
 func TestSampleRateSetting(t *testing.T) { // V-SM-15, API-8
 	for _, tt := range []struct {
 		value string
@@ -116,45 +131,65 @@ func TestSampleRateSetting(t *testing.T) { // V-SM-15, API-8
 	}{
 		{"0.555", "0.555"}, {"", ""}, {"2", "error"}, {"1.5", "error"}, {"aha", "error"}, {"true", "error"}, {"NaN", "error"}, {"-0.1", "error"},
 	} {
-		b, err := bridge.New(bridge.WithGetenv(env(map[string]string{"SENTRY_TRACES_SAMPLE_RATE": tt.value})))
-		if tt.want == "error" {
-			if !errors.Is(err, bridge.ErrInvalidSampleRate) {
-				t.Errorf("%q: err %v, want ErrInvalidSampleRate", tt.value, err)
+		t.Run(tt.value, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("SENTRY_TRACES_SAMPLE_RATE", tt.value)
+			shutdown, err := bridge.Setup(context.Background())
+			if tt.want == "error" {
+				if !errors.Is(err, bridge.ErrInvalidSampleRate) || !errors.Is(err, sampling.ErrInvalidRate) {
+					t.Errorf("err %v, want ErrInvalidSampleRate wrapping sampling.ErrInvalidRate", err)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%q: %v", tt.value, err)
-		}
-		want := "SentrySampler{deferred}"
-		if tt.want != "" {
-			want = "SentrySampler{rate:" + tt.want + "}"
-		}
-		if got := b.Sampler().Description(); got != want {
-			t.Errorf("%q: sampler %s, want %s", tt.value, got, want)
-		}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer shutdown(context.Background())
+			m := rootMember(t)
+			if m.Rate != tt.want || (tt.want == "") != (m.Decision == protocol.Deferred) {
+				t.Errorf("root span decided %v at rate %q, want rate %q", m.Decision, m.Rate, tt.want)
+			}
+		})
 	}
 	// Options win over the environment, and are validated too.
-	b, err := bridge.New(bridge.WithSampleRate(0.25), bridge.WithGetenv(env(map[string]string{"SENTRY_TRACES_SAMPLE_RATE": "aha"})))
-	if err != nil || b.Sampler().Description() != "SentrySampler{rate:0.25}" {
-		t.Errorf("option over env: %v", err)
+	clearEnv(t)
+	t.Setenv("SENTRY_TRACES_SAMPLE_RATE", "aha")
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSampleRate(0.25))
+	if err != nil {
+		t.Fatalf("option over env: %v", err)
+	}
+	if m := rootMember(t); m.Rate != "0.25" {
+		t.Errorf("option over env: rate %q", m.Rate)
+	}
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	for _, r := range []float64{1.5, -1, math.NaN(), math.Inf(1)} {
-		if _, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithSampleRate(r)); !errors.Is(err, bridge.ErrInvalidSampleRate) {
+		if _, err := bridge.Setup(context.Background(), bridge.WithSampleRate(r)); !errors.Is(err, bridge.ErrInvalidSampleRate) {
 			t.Errorf("WithSampleRate(%v): %v", r, err)
 		}
 	}
 }
 
 func TestDSNSetting(t *testing.T) { // API-8
+	clearEnv(t)
 	for _, bad := range []string{"not a dsn", "https://host/1", "https://k@host/x", "ftp://k@host/1"} {
-		if _, err := bridge.New(bridge.WithGetenv(env(map[string]string{"SENTRY_DSN": bad}))); !errors.Is(err, bridge.ErrInvalidDSN) {
+		t.Setenv("SENTRY_DSN", bad)
+		if _, err := bridge.Setup(context.Background()); !errors.Is(err, bridge.ErrInvalidDSN) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
-	vars := map[string]string{"SENTRY_DSN": "https://envkey@o7.ingest.sentry.io/1", "SENTRY_RELEASE": "env-release", "SENTRY_ENVIRONMENT": "staging"}
-	_, tracer, _ := newBridge(t, bridge.WithGetenv(env(vars)), bridge.WithRelease("option-release"), bridge.WithSampleRate(1))
-	ctx, span := tracer.Start(context.Background(), "root")
+	clearEnv(t)
+	t.Setenv("SENTRY_DSN", "https://envkey@o7.ingest.sentry.io/1")
+	t.Setenv("SENTRY_RELEASE", "env-release")
+	t.Setenv("SENTRY_ENVIRONMENT", "staging")
+	rec := tracetest.NewSpanRecorder()
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithRelease("option-release"), bridge.WithSampleRate(1), bridge.WithSpanProcessor(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(context.Background())
+	ctx, span := otel.Tracer("test").Start(context.Background(), "root")
 	defer span.End()
 	got := vectors.Members(t, bridge.Baggage(ctx))
 	if got["sentry-public_key"] != "envkey" || got["sentry-org_id"] != "7" || got["sentry-release"] != "option-release" || got["sentry-environment"] != "staging" {
@@ -164,7 +199,7 @@ func TestDSNSetting(t *testing.T) { // API-8
 
 func TestContinueTrace(t *testing.T) { // API-1
 	const traceHex = vectors.A
-	_, tracer, _ := newBridge(t, bridge.WithPropagatorOptions(propagator.WithOrgID("1")))
+	tracer, _ := setup(t, bridge.WithPropagatorOptions(propagator.WithOrgID("1")))
 	local, span := tracer.Start(context.Background(), "current")
 	defer span.End()
 	tests := []struct {
@@ -201,12 +236,12 @@ func TestContinueTrace(t *testing.T) { // API-1
 }
 
 func TestMessageCarriers(t *testing.T) { // API-7
-	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+	tracer, _ := setup(t, bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "produce")
 	defer span.End()
 
 	headers := []bridge.MessageHeader{{Key: "baggage", Value: []byte("vendor=1,sentry-release=stale")}, {Key: "Sentry-Trace", Value: []byte("x")}}
-	bridge.Inject(ctx, bridge.NewMessageCarrier(&headers))
+	otel.GetTextMapPropagator().Inject(ctx, bridge.NewMessageCarrier(&headers))
 	c := bridge.NewMessageCarrier(&headers)
 	if c.Get("sentry-trace") != bridge.Traceparent(ctx) || c.Get("Sentry-Trace") != "x" {
 		t.Errorf("headers %q", headers)
@@ -221,7 +256,7 @@ func TestMessageCarriers(t *testing.T) { // API-7
 }
 
 func TestEnvCarrier(t *testing.T) { // API-6
-	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+	tracer, _ := setup(t, bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "parent")
 	defer span.End()
 	parentEnv := []string{"PATH=/bin", "SENTRY_TRACE=stale", "SENTRY_BAGGAGE=stale", "SENTRY_TRACE=stale2"}
@@ -260,7 +295,7 @@ func TestEnvCarrier(t *testing.T) { // API-6
 func TestHostileValues(t *testing.T) { // bad input never reaches a header or page unescaped
 	huge := strings.Repeat("x", 100<<10)
 	hostile := "a\r\nb\"'<script>alert(1)</script>\xff\xfe;,=% " + huge
-	_, tracer, _ := newBridge(t, bridge.WithRelease(hostile), bridge.WithEnvironment(hostile), bridge.WithSampleRate(1))
+	tracer, _ := setup(t, bridge.WithRelease(hostile), bridge.WithEnvironment(hostile), bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), hostile)
 	defer span.End()
 	check := func(name, v string, newlines int) {
@@ -278,7 +313,6 @@ func TestHostileValues(t *testing.T) { // bad input never reaches a header or pa
 		}
 	}
 	check("baggage", bridge.Baggage(ctx), 0)
-	check("server-timing", bridge.ServerTiming(ctx), 0)
 	tags := string(bridge.MetaTags(ctx))
 	check("meta tags", tags, 1)
 	if strings.Count(tags, "<") != 2 || strings.Contains(tags, "script>") {
@@ -297,26 +331,19 @@ func TestHostileValues(t *testing.T) { // bad input never reaches a header or pa
 	}
 }
 
-func TestSuppressAndNewTrace(t *testing.T) { // API-9
-	b, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+func TestSuppress(t *testing.T) { // API-9
+	tracer, _ := setup(t, bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "root")
 	defer span.End()
 	c := propagation.MapCarrier{}
-	b.Propagator().Inject(propagator.SuppressInject(ctx), c)
+	otel.GetTextMapPropagator().Inject(propagator.SuppressInject(ctx), c)
 	if len(c) != 0 {
 		t.Errorf("suppressed context injected %v", c)
-	}
-	fresh := bridge.NewTrace(bridge.ContinueTrace(ctx, vectors.A+"-b72fa28504b07285-1", "sentry-release=r"))
-	if _, ok := protocol.IncomingFromContext(fresh, trace.SpanContextFromContext(fresh).TraceID()); ok || trace.SpanContextFromContext(fresh).IsValid() {
-		t.Error("NewTrace kept state")
-	}
-	if _, ok := protocol.IncomingFromContext(fresh, [16]byte{0x77, 0x1a, 0x43, 0xa4, 0x19, 0x26, 0x42, 0xf0, 0xb1, 0x36, 0xd5, 0x15, 0x9a, 0x50, 0x17, 0x00}); ok {
-		t.Error("NewTrace kept the old trace's Sentry state")
 	}
 }
 
 func TestContinueTraceNeverKeepsTheCallersTrace(t *testing.T) { // API-1
-	_, tracer, _ := newBridge(t, bridge.WithPropagatorOptions(propagator.WithOrgID("1")))
+	tracer, _ := setup(t, bridge.WithPropagatorOptions(propagator.WithOrgID("1")))
 	request := bridge.ContinueTrace(context.Background(), vectors.A+"-b72fa28504b07285-1", "sentry-release=r")
 	request, span := tracer.Start(request, "handler")
 	defer span.End()
@@ -325,7 +352,7 @@ func TestContinueTraceNeverKeepsTheCallersTrace(t *testing.T) { // API-1
 		if sc := trace.SpanContextFromContext(job); sc.IsValid() {
 			t.Errorf("%q: continued %s", in, sc.TraceID())
 		}
-		if _, ok := protocol.IncomingFromContext(job, span.SpanContext().TraceID()); ok {
+		if protocol.ContinuedFromContext(job, span.SpanContext().TraceID()) != nil {
 			t.Errorf("%q: the request's Sentry state survived", in)
 		}
 	}
@@ -338,7 +365,7 @@ func TestHelpersReadNothingAhead(t *testing.T) { // API-6
 	if sc := trace.SpanContextFromContext(bridge.ContinueTraceFromEnv(context.Background())); sc.IsValid() {
 		t.Errorf("continued %v from an empty environment", sc)
 	}
-	newBridge(t)
+	setup(t)
 	t.Setenv("SENTRY_TRACE", vectors.A+"-b72fa28504b07285-1")
 	if sc := trace.SpanContextFromContext(bridge.ContinueTraceFromEnv(context.Background())); sc.TraceID().String() != vectors.A {
 		t.Errorf("continued %v", sc)

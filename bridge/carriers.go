@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/otelsentry/otelsentry/internal/protocol"
 )
 
 // EnvCarrier is a propagation.TextMapCarrier over a list of environment
@@ -61,9 +63,9 @@ func (c EnvCarrier) entries() []string {
 // envName maps a propagation key to an environment variable name.
 func envName(key string) string {
 	switch key {
-	case headerSentryTrace:
+	case protocol.HeaderSentryTrace:
 		return envSentryTrace
-	case headerBaggage:
+	case protocol.HeaderBaggage:
 		return envSentryBaggage
 	}
 	return strings.Map(func(r rune) rune {

@@ -34,10 +34,10 @@
 //
 //	<head>{{ .SentryMetaTags }}</head>  // SentryMetaTags: bridge.MetaTags(ctx)
 //
-// Jobs and messages carry the trace in their metadata (Inject into a
-// propagation.MapCarrier or a MessageCarrier, then ContinueTraceFromCarrier
-// with the same carrier), subprocesses in SENTRY_TRACE and SENTRY_BAGGAGE
-// (InjectEnv, then ContinueTraceFromEnv). Logs written through Logger, with
+// Jobs and messages carry the trace in their metadata (the global
+// propagator's Inject into a propagation.MapCarrier or a MessageCarrier,
+// then ContinueTraceFromCarrier with the same carrier), subprocesses in
+// SENTRY_TRACE and SENTRY_BAGGAGE (InjectEnv, then ContinueTraceFromEnv). Logs written through Logger, with
 // log exporters given to Setup (sentryotlp.NewLogExporter sends them to
 // Sentry), carry the trace and span they were written in.
 //
@@ -46,9 +46,9 @@
 // are propagated, so that a later service decides, as the Sentry SDKs do.
 //
 // The helpers work with the global propagator as it is when they are
-// called: the one Setup installs, or, for services that wire OpenTelemetry
-// themselves, any composite with the Sentry propagator, such as
-// Bridge.Propagator from New. Nothing is read ahead of time.
+// called: the one Setup installs, propagator.Composite, or, for services
+// that wire OpenTelemetry themselves, any composite with the Sentry
+// propagator. Nothing is read ahead of time.
 //
 // Trace propagation targets, given with WithPropagatorOptions, keep every
 // trace header, W3C ones included, off requests to other hosts. Wrap the

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
@@ -77,13 +77,6 @@ func ExampleMetaTags() {
 	// <meta name="baggage" content="sentry-sample_rand=0.5">
 }
 
-func ExampleServerTiming() {
-	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
-	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
-	fmt.Println(bridge.ServerTiming(ctx))
-	// Output: sentry-trace;desc="771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", baggage;desc="sentry-sample_rand=0.5"
-}
-
 func ExampleInjectEnv() {
 	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
@@ -101,22 +94,6 @@ func ExampleContinueTraceFromEnv() {
 	_ = os.Getenv("SENTRY_TRACE")
 }
 
-func ExampleInject() {
-	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
-	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
-	headers := []bridge.MessageHeader{{Key: "content-type", Value: []byte("application/json")}}
-	bridge.Inject(ctx, bridge.NewMessageCarrier(&headers))
-	for _, h := range headers {
-		fmt.Printf("%s: %s\n", h.Key, h.Value)
-	}
-	// Output:
-	// content-type: application/json
-	// tracestate: sentry=s:1;r:0.5
-	// traceparent: 00-771a43a4192642f0b136d5159a501700-b72fa28504b07285-01
-	// sentry-trace: 771a43a4192642f0b136d5159a501700-b72fa28504b07285-1
-	// baggage: sentry-sample_rand=0.5
-}
-
 func ExampleNewEnvCarrier() {
 	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	var env []string
@@ -128,40 +105,28 @@ func ExampleNewEnvCarrier() {
 }
 
 func ExampleNewTransport() {
-	b, _ := bridge.New(bridge.WithPropagatorOptions(propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("https://api.example.com/")})))
-	otel.SetTextMapPropagator(b.Propagator())
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithPropagatorOptions(
+		propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("https://api.example.com/")})))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = shutdown(context.Background()) }()
 	// In a service, base is otelhttp.NewTransport(http.DefaultTransport),
 	// which injects the trace headers; requests to other hosts carry none.
 	client := &http.Client{Transport: bridge.NewTransport(http.DefaultTransport)}
 	_ = client
 }
 
-func ExampleNew() {
-	b, err := bridge.New(bridge.WithSampleRate(0.25), bridge.WithDSN("https://public@o1.ingest.us.sentry.io/1"))
+// A context from propagator.SuppressInject carries no trace: the
+// installed propagator writes nothing, and the helpers return nothing.
+func ExampleSetup_suppressInject() {
+	shutdown, err := bridge.Setup(context.Background())
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	// Wire OpenTelemetry yourself with the configuration's parts.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(b.Sampler()))
-	defer func() { _ = tp.Shutdown(context.Background()) }()
-	otel.SetTextMapPropagator(b.Propagator())
-	fmt.Println(b.Sampler().Description())
-	// Output: SentrySampler{rate:0.25}
-}
-
-func ExampleNewTrace() {
-	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
-	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
-	fmt.Println(trace.SpanContextFromContext(bridge.NewTrace(ctx)).IsValid())
-	// Output: false
-}
-
-// A context from propagator.SuppressInject carries no trace: the
-// installed propagator writes nothing, and the helpers return nothing.
-func ExampleBridge_Propagator() {
-	b, _ := bridge.New()
-	otel.SetTextMapPropagator(b.Propagator())
+	defer func() { _ = shutdown(context.Background()) }()
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
 	ctx = propagator.SuppressInject(ctx)
 	c := propagation.MapCarrier{}
@@ -182,7 +147,7 @@ func ExampleNewMessageCarrier() {
 	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-0", "")
 	var headers []bridge.MessageHeader // a Kafka message's, say
-	bridge.Inject(ctx, bridge.NewMessageCarrier(&headers))
+	otel.GetTextMapPropagator().Inject(ctx, bridge.NewMessageCarrier(&headers))
 	consumer := bridge.ContinueTraceFromCarrier(context.Background(), bridge.NewMessageCarrier(&headers))
 	fmt.Println(propagator.DecisionFromContext(consumer))
 	// Output: not sampled
@@ -192,8 +157,7 @@ func ExampleNewMessageCarrier() {
 func ExampleLogger() {
 	// In a service: logs, err := sentryotlp.NewLogExporter(ctx, dsn).
 	var logs sdklog.Exporter = discardLogs{}
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv), bridge.WithSampleRate(1),
-		bridge.WithLogExporter(logs))
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSampleRate(1), bridge.WithLogExporter(logs))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -212,7 +176,7 @@ func (discardLogs) Shutdown(context.Context) error                { return nil }
 func (discardLogs) ForceFlush(context.Context) error              { return nil }
 
 func ExampleWithPropagatorOptions() {
-	b, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithPropagatorOptions(
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithPropagatorOptions(
 		propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("https://api.example.com/")}),
 		propagator.WithOrgID("42"),
 		propagator.WithStrictTraceContinuation(true),
@@ -221,16 +185,17 @@ func ExampleWithPropagatorOptions() {
 		fmt.Println(err)
 		return
 	}
+	defer func() { _ = shutdown(context.Background()) }()
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
 	ctx = propagator.ContextWithURL(ctx, "https://cdn.example.net/app.js")
 	c := propagation.MapCarrier{}
-	b.Propagator().Inject(ctx, c)
+	otel.GetTextMapPropagator().Inject(ctx, c)
 	fmt.Println(len(c)) // not a target: no header at all, traceparent included
 	// Output: 0
 }
 
 func ExampleWithSamplerOptions() {
-	b, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithSamplerOptions(
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSamplerOptions(
 		sampling.WithTracesSampler(func(sc sampling.SamplingContext) float64 {
 			if sc.Name == "GET /health" {
 				return 0
@@ -242,33 +207,26 @@ func ExampleWithSamplerOptions() {
 		fmt.Println(err)
 		return
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(b.Sampler()))
-	defer func() { _ = tp.Shutdown(context.Background()) }()
-	_, span := tp.Tracer("t").Start(context.Background(), "GET /health")
+	defer func() { _ = shutdown(context.Background()) }()
+	_, span := otel.Tracer("t").Start(context.Background(), "GET /health")
 	defer span.End()
 	fmt.Println(span.SpanContext().IsSampled())
 	// Output: false
 }
 
-// Settings can come from anywhere, not only the process environment.
-func ExampleWithGetenv() {
-	settings := map[string]string{"SENTRY_TRACES_SAMPLE_RATE": "0.5", "SENTRY_RELEASE": "shop@2"}
-	b, err := bridge.New(bridge.WithGetenv(func(k string) string { return settings[k] }))
+// Without W3C baggage, other vendors' members are not forwarded, as the
+// Sentry SDKs do.
+func ExampleWithPropagatorOptions_withoutW3CBaggage() {
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithPropagatorOptions(propagator.WithW3CBaggage(false)))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(b.Sampler().Description())
-	// Output: SentrySampler{rate:0.5}
-}
-
-// Without W3C baggage, other vendors' members are not forwarded, as the
-// Sentry SDKs do.
-func ExampleWithoutBaggagePropagator() {
-	b, _ := bridge.New(bridge.WithGetenv(noEnv), bridge.WithoutBaggagePropagator())
-	otel.SetTextMapPropagator(b.Propagator())
-	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
-		"vendor=v1,sentry-release=web%401,sentry-sample_rand=0.5")
+	defer func() { _ = shutdown(context.Background()) }()
+	ctx := otel.GetTextMapPropagator().Extract(context.Background(), propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"baggage":      "vendor=v1,sentry-release=web%401,sentry-sample_rand=0.5",
+	})
 	c := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, c)
 	fmt.Println(c.Get("baggage"))
@@ -276,13 +234,27 @@ func ExampleWithoutBaggagePropagator() {
 }
 
 func ExampleWithLogger() {
-	_, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithLogger(slog.Default()), bridge.WithSampleRate(2))
-	fmt.Println(errors.Is(err, bridge.ErrInvalidSampleRate))
-	// Output: true
+	var out strings.Builder
+	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // for a stable output
+			}
+			return a
+		},
+	}))
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithLogger(logger), bridge.WithSampleRate(0.5))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = shutdown(context.Background())
+	fmt.Print(out.String())
+	// Output: level=INFO msg="otelsentry set up" propagators=tracecontext,baggage,sentry span_exporters=0 span_processors=0 log_exporters=0 dsn=none traces_sample_rate=0.5
 }
 
 func ExampleWithDSN() {
-	_, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithDSN("https://o1.ingest.us.sentry.io/1"))
+	_, err := bridge.Setup(context.Background(), bridge.WithDSN("https://o1.ingest.us.sentry.io/1"))
 	fmt.Println(errors.Is(err, bridge.ErrInvalidDSN)) // no public key
 	// Output: true
 }
@@ -293,31 +265,18 @@ func ExampleWithSpanExporter() {
 	// Output: true
 }
 
-func ExampleBridge_TracerProviderOptions() {
-	b, _ := bridge.New(bridge.WithGetenv(noEnv), bridge.WithSampleRate(1), bridge.WithServiceName("shop"))
-	opts, err := b.TracerProviderOptions(context.Background())
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	tp := sdktrace.NewTracerProvider(opts...)
-	defer func() { _ = tp.Shutdown(context.Background()) }()
-	_, span := tp.Tracer("t").Start(context.Background(), "job")
-	defer span.End()
-	fmt.Println(span.SpanContext().IsSampled())
-	// Output: true
-}
-
 // The settings of a service, instead of SENTRY_RELEASE, SENTRY_ENVIRONMENT
 // and SENTRY_TRACES_SAMPLE_RATE; they go into the DSC of the traces it
 // starts.
 func ExampleWithRelease() {
-	b, _ := bridge.New(bridge.WithGetenv(noEnv),
+	shutdown, err := bridge.Setup(context.Background(),
 		bridge.WithRelease("shop@1.4.2"), bridge.WithEnvironment("staging"), bridge.WithSampleRate(1))
-	otel.SetTextMapPropagator(b.Propagator())
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(b.Sampler()))
-	defer func() { _ = tp.Shutdown(context.Background()) }()
-	ctx, span := tp.Tracer("t").Start(context.Background(), "job")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	ctx, span := otel.Tracer("t").Start(context.Background(), "job")
 	defer span.End()
 	dsc := propagator.DSCFromContext(ctx, nil)
 	fmt.Println(dsc["release"], dsc["environment"], dsc["sample_rate"], dsc["sampled"])
@@ -325,20 +284,35 @@ func ExampleWithRelease() {
 }
 
 func ExampleWithEnvironment() {
-	_, err := bridge.New(bridge.WithGetenv(noEnv), bridge.WithEnvironment("staging"))
-	fmt.Println(err)
-	// Output: <nil>
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithEnvironment("staging"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "")
+	// A continued trace keeps the upstream DSC; the environment goes
+	// into the DSC of the traces this service starts.
+	fmt.Println(propagator.DSCFromContext(ctx, nil)["environment"] == "")
+	// Output: true
 }
 
 func ExampleWithSampleRate() {
-	b, _ := bridge.New(bridge.WithGetenv(noEnv), bridge.WithSampleRate(0.1))
-	fmt.Println(b.Sampler().Description())
-	// Output: SentrySampler{rate:0.1}
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSampleRate(0.1))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	ctx, span := otel.Tracer("t").Start(context.Background(), "job")
+	defer span.End()
+	fmt.Println(propagator.DSCFromContext(ctx, nil)["sample_rate"])
+	// Output: 0.1
 }
 
 func ExampleWithServiceName() {
 	recorder := tracetest.NewSpanRecorder()
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv), bridge.WithSampleRate(1),
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSampleRate(1),
 		bridge.WithServiceName("checkout"), bridge.WithSpanProcessor(recorder))
 	if err != nil {
 		fmt.Println(err)
@@ -353,13 +327,13 @@ func ExampleWithServiceName() {
 }
 
 func ExampleWithSpanProcessor() {
-	_, err := bridge.New(bridge.WithSpanProcessor(nil))
+	_, err := bridge.Setup(context.Background(), bridge.WithSpanProcessor(nil))
 	fmt.Println(errors.Is(err, bridge.ErrInvalidOption))
 	// Output: true
 }
 
 func ExampleWithLogExporter() {
-	_, err := bridge.New(bridge.WithLogExporter(nil))
+	_, err := bridge.Setup(context.Background(), bridge.WithLogExporter(nil))
 	fmt.Println(errors.Is(err, bridge.ErrInvalidOption))
 	// Output: true
 }

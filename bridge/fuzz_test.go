@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
@@ -22,14 +22,13 @@ func FuzzMetaTags(f *testing.F) {
 	}
 	f.Add(vectors.T+"-"+vectors.S+"-1", `sentry-release=%22%3E%3C,sentry-environment="><`, "a\r\nb")
 	// No span recorder: millions of spans must not pile up in memory.
-	b, _, _ := newBridge(f, bridge.WithRelease("1.0"), bridge.WithSampleRate(1))
-	tpOpts, err := b.TracerProviderOptions(context.Background())
+	clearEnv(f)
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithRelease("1.0"), bridge.WithSampleRate(1))
 	if err != nil {
 		f.Fatal(err)
 	}
-	tp := sdktrace.NewTracerProvider(tpOpts...)
-	f.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	tracer := tp.Tracer("fuzz")
+	f.Cleanup(func() { _ = shutdown(context.Background()) })
+	tracer := otel.Tracer("fuzz")
 	f.Fuzz(func(t *testing.T, sentryTrace, baggage, name string) {
 		ctx := bridge.ContinueTrace(context.Background(), sentryTrace, baggage)
 		ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))

@@ -7,24 +7,21 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/protocol"
-	"github.com/otelsentry/otelsentry/internal/targets"
 )
 
 // The helpers below work with the global propagator, the one Setup
 // installs (or any composite holding the Sentry propagator, installed with
 // otel.SetTextMapPropagator), as it is at the time of each call.
 
-// Header and environment variable names of the Sentry trace headers.
+// The environment variables that carry the Sentry trace headers to a
+// subprocess.
 const (
-	headerSentryTrace = "sentry-trace"
-	headerBaggage     = "baggage"
-	envSentryTrace    = "SENTRY_TRACE"
-	envSentryBaggage  = "SENTRY_BAGGAGE"
+	envSentryTrace   = "SENTRY_TRACE"
+	envSentryBaggage = "SENTRY_BAGGAGE"
 )
 
 // ContinueTrace continues the trace in a sentry-trace and a baggage value,
@@ -34,7 +31,7 @@ const (
 // or invalid sentry-trace, another organization), the returned context has
 // no span at all, so the next span starts a new trace.
 func ContinueTrace(ctx context.Context, sentryTrace, baggage string) context.Context {
-	return ContinueTraceFromCarrier(ctx, propagation.MapCarrier{headerSentryTrace: sentryTrace, headerBaggage: baggage})
+	return ContinueTraceFromCarrier(ctx, propagation.MapCarrier{protocol.HeaderSentryTrace: sentryTrace, protocol.HeaderBaggage: baggage})
 }
 
 // ContinueTraceFromCarrier is ContinueTrace for any carrier: an incoming
@@ -42,7 +39,7 @@ func ContinueTrace(ctx context.Context, sentryTrace, baggage string) context.Con
 // (propagation.MapCarrier, under the exact keys "sentry-trace" and
 // "baggage"), a MessageCarrier. A nil carrier holds no trace.
 func ContinueTraceFromCarrier(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	// Extract starts from a context without a trace, so that one the
+	// Extract starts from a context without a trace, so that the one the
 	// caller is in never survives an unacceptable incoming one.
 	ctx = protocol.WithoutTrace(ctx)
 	if carrier == nil {
@@ -58,22 +55,13 @@ func ContinueTraceFromEnv(ctx context.Context) context.Context {
 	return ContinueTrace(ctx, os.Getenv(envSentryTrace), os.Getenv(envSentryBaggage))
 }
 
-// Inject writes the trace headers for ctx into a carrier that is not an
-// HTTP request (message metadata, environment variables), so the trace
-// propagation targets do not apply.
-func Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
-	if carrier != nil {
-		otel.GetTextMapPropagator().Inject(targets.WithoutTargets(ctx), carrier)
-	}
-}
-
 // InjectEnv returns env with the trace headers for ctx set, SENTRY_TRACE
 // and SENTRY_BAGGAGE among them (see EnvCarrier), replacing earlier
 // entries, for a subprocess's exec.Cmd.Env. The process's own environment
 // is not touched.
 func InjectEnv(ctx context.Context, env []string) []string {
 	env = removeEnv(env, envSentryTrace, envSentryBaggage)
-	Inject(ctx, NewEnvCarrier(&env))
+	otel.GetTextMapPropagator().Inject(ctx, NewEnvCarrier(&env))
 	return env
 }
 
@@ -94,17 +82,7 @@ func Baggage(ctx context.Context) string {
 	if Traceparent(ctx) == "" {
 		return ""
 	}
-	// Without the OTel baggage, whose members would be written first and
-	// take up the header's size and member limits, only to be dropped here.
-	c := propagation.MapCarrier{}
-	Inject(baggage.ContextWithoutBaggage(ctx), c)
-	var members []string
-	for _, m := range strings.Split(c[headerBaggage], ",") {
-		if strings.HasPrefix(m, "sentry-") {
-			members = append(members, m)
-		}
-	}
-	return strings.Join(members, ",")
+	return protocol.WrittenMembers(ctx, otel.GetTextMapPropagator())
 }
 
 // MetaTags returns the HTML meta tags through which the Sentry browser SDK
@@ -117,10 +95,10 @@ func MetaTags(ctx context.Context) template.HTML {
 		return ""
 	}
 	var s strings.Builder
-	writeMetaTag(&s, headerSentryTrace, sentryTrace)
+	writeMetaTag(&s, protocol.HeaderSentryTrace, sentryTrace)
 	if baggage := Baggage(ctx); baggage != "" {
 		s.WriteByte('\n')
-		writeMetaTag(&s, headerBaggage, baggage)
+		writeMetaTag(&s, protocol.HeaderBaggage, baggage)
 	}
 	return template.HTML(s.String()) // writeMetaTag escaped every value
 }
@@ -132,36 +110,3 @@ func writeMetaTag(s *strings.Builder, name, content string) {
 	s.WriteString(template.HTMLEscapeString(content))
 	s.WriteString(`">`)
 }
-
-// ServerTiming returns a Server-Timing header value carrying sentry-trace
-// and baggage, which the Sentry browser SDK reads when a page cannot carry
-// meta tags, or "" without a valid span.
-func ServerTiming(ctx context.Context) string {
-	sentryTrace := Traceparent(ctx)
-	if sentryTrace == "" {
-		return ""
-	}
-	v := headerSentryTrace + ";desc=" + quote(sentryTrace)
-	if baggage := Baggage(ctx); baggage != "" {
-		v += ", " + headerBaggage + ";desc=" + quote(baggage)
-	}
-	return v
-}
-
-// quote writes s as an HTTP quoted-string.
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// NewTrace returns ctx without span and Sentry state: the next span
-// started from it begins a new trace.
-func NewTrace(ctx context.Context) context.Context { return protocol.WithoutTrace(ctx) }

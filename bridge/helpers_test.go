@@ -2,43 +2,54 @@ package bridge_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
 )
 
-// noEnv reads an empty environment, so tests do not see the machine's.
-func noEnv(string) string { return "" }
+// sentryEnv lists the settings Setup reads from the environment.
+var sentryEnv = []string{"SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT", "SENTRY_TRACES_SAMPLE_RATE", "SENTRY_DEBUG",
+	"OTEL_PROPAGATORS", "OTEL_TRACES_SAMPLER"}
 
-// env returns a getenv over vars.
-func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+// clearEnv unsets, for the test, the settings Setup reads, so that it does
+// not see the machine's.
+func clearEnv(t testing.TB) {
+	t.Helper()
+	for _, k := range sentryEnv {
+		t.Setenv(k, "")
+	}
 }
 
-// newBridge returns a bridge from opts (over an empty environment), with
-// its propagator installed as the global one for the test, which the
-// package-level helpers use, and a tracer whose provider uses its sampler
-// and records spans.
-func newBridge(t testing.TB, opts ...bridge.Option) (*bridge.Bridge, trace.Tracer, *tracetest.SpanRecorder) {
+// setup runs Setup with opts over an environment without settings, and
+// shuts it down when the test ends. The package-level helpers then use its
+// propagator; the returned tracer uses its sampler, and the recorder holds
+// the spans it ended.
+func setup(t testing.TB, opts ...bridge.Option) (trace.Tracer, *tracetest.SpanRecorder) {
 	t.Helper()
-	b, err := bridge.New(append([]bridge.Option{bridge.WithGetenv(noEnv)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpOpts, err := b.TracerProviderOptions(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	prev := otel.GetTextMapPropagator()
-	otel.SetTextMapPropagator(b.Propagator())
-	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
+	clearEnv(t)
 	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(append(tpOpts, sdktrace.WithSpanProcessor(rec))...)
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	return b, tp.Tracer("test"), rec
+	shutdown, err := bridge.Setup(context.Background(), append(opts, bridge.WithSpanProcessor(rec))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return otel.Tracer("test"), rec
+}
+
+// TestMain runs the package's tests and examples without the machine's
+// settings, so that their outcomes do not depend on it.
+func TestMain(m *testing.M) {
+	for _, k := range sentryEnv {
+		os.Unsetenv(k)
+	}
+	os.Exit(m.Run())
 }

@@ -18,12 +18,12 @@ import (
 
 // TestHostileHelpers runs the hostile input corpus through the helpers a
 // page or a worker calls: ContinueTrace decides as Extract does, Baggage
-// returns the DSC the case expects, and meta tags and Server-Timing carry
+// returns the DSC the case expects, and meta tags carry
 // no markup or control byte from the input or the configuration.
 func TestHostileHelpers(t *testing.T) {
 	for _, tt := range vectors.Hostile() {
 		t.Run(tt.ID, func(t *testing.T) {
-			_, tracer, _ := newBridge(t,
+			tracer, _ := setup(t,
 				bridge.WithRelease(tt.Release), bridge.WithEnvironment(tt.Environment), bridge.WithSampleRate(1),
 				bridge.WithPropagatorOptions(propagator.WithOrgID(tt.OrgID), propagator.WithStrictTraceContinuation(tt.Strict)))
 			h := http.Header{}
@@ -70,7 +70,7 @@ func checkHelperOutput(t *testing.T, ctx context.Context) {
 		}
 	}
 	for name, v := range map[string]string{
-		"Traceparent": bridge.Traceparent(ctx), "Baggage": bridge.Baggage(ctx), "ServerTiming": bridge.ServerTiming(ctx),
+		"Traceparent": bridge.Traceparent(ctx), "Baggage": bridge.Baggage(ctx),
 	} {
 		for i := 0; i < len(v); i++ {
 			if c := v[i]; c < 0x20 || c >= 0x7f {

@@ -26,13 +26,15 @@ import (
 )
 
 func TestSetupInstalls(t *testing.T) { // API-8, API-10
+	clearEnv(t)
+	t.Setenv("SENTRY_TRACES_SAMPLE_RATE", "1")
+	t.Setenv("SENTRY_RELEASE", "setup@1")
 	rec := tracetest.NewSpanRecorder()
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(env(map[string]string{
-		"SENTRY_TRACES_SAMPLE_RATE": "1", "SENTRY_RELEASE": "setup@1"})), bridge.WithSpanProcessor(rec), bridge.WithServiceName("setup-test"))
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSpanProcessor(rec), bridge.WithServiceName("setup-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv)); !errors.Is(err, bridge.ErrAlreadySetUp) {
+	if _, err := bridge.Setup(context.Background()); !errors.Is(err, bridge.ErrAlreadySetUp) {
 		t.Errorf("second Setup: %v", err)
 	}
 	ctx, span := otel.Tracer("t").Start(context.Background(), "job")
@@ -53,7 +55,7 @@ func TestSetupInstalls(t *testing.T) { // API-8, API-10
 	if got := vectors.Members(t, bridge.Baggage(ctx))["sentry-release"]; got != "" {
 		t.Errorf("after shutdown the installed configuration is still used: %q", got)
 	}
-	shutdown, err = bridge.Setup(context.Background(), bridge.WithGetenv(noEnv))
+	shutdown, err = bridge.Setup(context.Background())
 	if err != nil {
 		t.Fatalf("Setup after shutdown: %v", err)
 	}
@@ -75,7 +77,7 @@ func TestSubprocessContinues(t *testing.T) { // API-6
 		fmt.Printf("joined %s %s %v %s\n", sc.TraceID(), sc.SpanID(), sc.IsSampled(), propagator.DSCFromContext(ctx, nil)["release"])
 		return
 	}
-	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1), bridge.WithRelease("parent@2"))
+	tracer, _ := setup(t, bridge.WithSampleRate(1), bridge.WithRelease("parent@2"))
 	ctx, span := tracer.Start(context.Background(), "spawn")
 	defer span.End()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -96,7 +98,7 @@ func TestSubprocessContinues(t *testing.T) { // API-6
 }
 
 func TestJobQueue(t *testing.T) { // API-7: a job's metadata carries the trace to a consumer goroutine
-	_, tracer, rec := newBridge(t, bridge.WithSampleRate(1))
+	tracer, rec := setup(t, bridge.WithSampleRate(1))
 	type job struct {
 		payload  string
 		metadata map[string]string
@@ -112,7 +114,7 @@ func TestJobQueue(t *testing.T) { // API-7: a job's metadata carries the trace t
 	}()
 	ctx, producer := tracer.Start(context.Background(), "enqueue", trace.WithSpanKind(trace.SpanKindProducer))
 	md := map[string]string{}
-	bridge.Inject(ctx, otelprop.MapCarrier(md))
+	otel.GetTextMapPropagator().Inject(ctx, otelprop.MapCarrier(md))
 	queue <- job{payload: "email", metadata: md}
 	producer.End()
 	consumed := <-done
@@ -139,7 +141,7 @@ func TestMetaTagsInBrowser(t *testing.T) { // API-5
 	if chromium == "" {
 		t.Skip("no Chromium on this machine: install Debian's chromium package to run this test")
 	}
-	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1), bridge.WithRelease(`web"<b>&'@1`))
+	tracer, _ := setup(t, bridge.WithSampleRate(1), bridge.WithRelease(`web"<b>&'@1`))
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
 		"sentry-release=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E,sentry-transaction=GET%20%2Fa%26b,vendor=x")
 	ctx, span := tracer.Start(ctx, "GET /page")

@@ -21,9 +21,3 @@ func TestMetaTagEscapes(t *testing.T) { // V-MT, the tag writer's cases
 		})
 	}
 }
-
-func TestServerTimingQuotes(t *testing.T) { // API-11
-	if got, want := quote(`a"b\c`), `"a\"b\\c"`; got != want {
-		t.Errorf("got %s, want %s", got, want)
-	}
-}

@@ -22,23 +22,25 @@ import (
 // Misuse gives a clear error or is harmless; it never panics and never
 // leaves the package stuck.
 func TestMisuse(t *testing.T) {
-	if _, err := bridge.New(nil); err != nil {
-		t.Errorf("New(nil): %v", err)
+	shutdown, err := bridge.Setup(context.Background(), nil, bridge.WithLogger(nil), bridge.WithPropagatorOptions(nil),
+		bridge.WithSamplerOptions(nil))
+	if err != nil {
+		t.Fatalf("Setup with nil values: %v", err)
 	}
-	if _, err := bridge.New(nil, bridge.WithGetenv(nil), bridge.WithLogger(nil)); err != nil {
-		t.Errorf("New with nil values: %v", err)
+	if err := shutdown(context.Background()); err != nil {
+		t.Error(err)
 	}
 	for name, opt := range map[string]bridge.Option{
 		"WithSpanExporter(nil)":  bridge.WithSpanExporter(nil),
 		"WithSpanProcessor(nil)": bridge.WithSpanProcessor(nil),
 		"WithLogExporter(nil)":   bridge.WithLogExporter(nil),
 	} {
-		if _, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv), opt); !errors.Is(err, bridge.ErrInvalidOption) {
+		if _, err := bridge.Setup(context.Background(), opt); !errors.Is(err, bridge.ErrInvalidOption) {
 			t.Errorf("Setup(%s): %v, want ErrInvalidOption", name, err)
 		}
 	}
 	// The failed Setups installed nothing: the next one works.
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv))
+	shutdown, err = bridge.Setup(context.Background())
 	if err != nil {
 		t.Fatalf("Setup after failed ones: %v", err)
 	}
@@ -50,32 +52,22 @@ func TestMisuse(t *testing.T) {
 	if trace.SpanContextFromContext(ctx).IsValid() {
 		t.Error("a nil carrier continued a trace")
 	}
-	bridge.Inject(ctx, nil)
-
-	for _, b := range []*bridge.Bridge{{}, nil} {
-		c := propagation.MapCarrier{}
-		b.Propagator().Inject(ctx, c)
-		b.SentryPropagator().Inject(ctx, c)
-		if len(c) != 0 || b.Sampler() == nil {
-			t.Errorf("%#v: injected %v", b, c)
-		}
-		if _, err := b.TracerProviderOptions(context.Background()); err != nil {
-			t.Errorf("%#v: %v", b, err)
-		}
+	if env := bridge.InjectEnv(ctx, nil); len(env) != 0 {
+		t.Errorf("InjectEnv without a trace: %q", env)
 	}
 }
 
 // Under SuppressInject the helpers agree: no sentry-trace, no baggage, no
 // meta tag.
 func TestSuppressedHelpersAgree(t *testing.T) {
-	_, tracer, _ := newBridge(t, bridge.WithSampleRate(1))
+	tracer, _ := setup(t, bridge.WithSampleRate(1))
 	ctx, span := tracer.Start(context.Background(), "page")
 	defer span.End()
 	if bridge.Traceparent(ctx) == "" || bridge.Baggage(ctx) == "" {
 		t.Fatal("no values to suppress")
 	}
 	ctx = propagator.SuppressInject(ctx)
-	if got := []string{bridge.Traceparent(ctx), bridge.Baggage(ctx), string(bridge.MetaTags(ctx)), bridge.ServerTiming(ctx)}; strings.Join(got, "") != "" {
+	if got := []string{bridge.Traceparent(ctx), bridge.Baggage(ctx), string(bridge.MetaTags(ctx))}; strings.Join(got, "") != "" {
 		t.Errorf("suppressed helpers wrote %q", got)
 	}
 }
@@ -100,7 +92,7 @@ func TestShutdownReportsAndRestores(t *testing.T) {
 	otel.SetTextMapPropagator(prevProp)
 	t.Cleanup(func() { otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator()) })
 
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv), bridge.WithSampleRate(1),
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSampleRate(1),
 		bridge.WithSpanExporter(failingExporter{}))
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +116,7 @@ func TestShutdownReportsAndRestores(t *testing.T) {
 // With a logger, Setup says in one line what it installed.
 func TestSetupLogsWhatItInstalled(t *testing.T) {
 	var logs bytes.Buffer
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv),
+	shutdown, err := bridge.Setup(context.Background(),
 		bridge.WithDSN("https://key@o1.ingest.sentry.io/42"), bridge.WithSampleRate(0.25),
 		bridge.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
@@ -164,7 +156,7 @@ func (*memoryLogs) ForceFlush(context.Context) error { return nil }
 func TestLoggerOnTheTrace(t *testing.T) {
 	exp := &memoryLogs{}
 	prevLP := otel.GetLoggerProvider()
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithGetenv(noEnv), bridge.WithSampleRate(1), bridge.WithLogExporter(exp))
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSampleRate(1), bridge.WithLogExporter(exp))
 	if err != nil {
 		t.Fatal(err)
 	}

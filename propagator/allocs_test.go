@@ -28,8 +28,10 @@ func TestAllocations(t *testing.T) {
 		"Sentry-Trace": {vectors.RequestSentryTrace},
 		"Baggage":      {vectors.RequestBaggage},
 	})
-	// Four for the contexts, the trace state and its Sentry state, and one
-	// to copy the Sentry members away from the third-party one.
+	// Two for the remote span context in the context, one for the trace
+	// state, one for the context that holds the DSC, and one for the
+	// sentry trace state member, which shares it with the Sentry members
+	// copied away from the third-party one.
 	if got := testing.AllocsPerRun(100, func() { p.Extract(ctx, in) }); got > 5 {
 		t.Errorf("Extract (sentry-trace + 9-member baggage): %v allocs, want <= 5", got)
 	}
@@ -37,8 +39,8 @@ func TestAllocations(t *testing.T) {
 		"Sentry-Trace": {vectors.RequestSentryTrace},
 		"Baggage":      {strings.TrimSuffix(vectors.RequestBaggage, ",othervendor=t61rcWkgMzE")},
 	})
-	if got := testing.AllocsPerRun(100, func() { p.Extract(ctx, sentryOnly) }); got > 4 {
-		t.Errorf("Extract (sentry-trace + Sentry members alone): %v allocs, want <= 4", got)
+	if got := testing.AllocsPerRun(100, func() { p.Extract(ctx, sentryOnly) }); got > 5 {
+		t.Errorf("Extract (sentry-trace + Sentry members alone): %v allocs, want <= 5", got)
 	}
 
 	continued := p.Extract(ctx, in)
@@ -49,8 +51,9 @@ func TestAllocations(t *testing.T) {
 	if got := testing.AllocsPerRun(100, func() {
 		clear(out)
 		p.Inject(continued, out)
-	}); got > 1 {
-		t.Errorf("Inject (continued trace): %v allocs, want <= 1", got)
+	}); got > 2 {
+		// The sentry-trace value, and the two header value slices.
+		t.Errorf("Inject (continued trace): %v allocs, want <= 2", got)
 	}
 	if out.Get("sentry-trace") != vectors.RequestSentryTrace || out.Get("baggage") == "" {
 		t.Errorf("Inject wrote sentry-trace %q, baggage %q", out.Get("sentry-trace"), out.Get("baggage"))

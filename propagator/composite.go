@@ -10,40 +10,59 @@ import (
 	"github.com/otelsentry/otelsentry/internal/protocol"
 )
 
-// Composite returns the recommended composite: W3C trace context, W3C
-// baggage, then the Sentry propagator configured by opts. The Sentry
-// propagator must come last: Baggage's Inject replaces the whole header
-// (which would erase the Sentry members written before it), and a valid
-// sentry-trace takes precedence over traceparent only when it is read
-// second.
+// Composite returns the composite to install as the global propagator:
+// W3C trace context, W3C baggage (unless WithW3CBaggage(false)) and the
+// Sentry propagator configured by opts, in that order. It is the one
+// bridge.Setup installs.
 //
-// It behaves as propagation.NewCompositeTextMapPropagator of the three
-// does, for less work: the OTel baggage of a single header is parsed once
-// rather than parsed and rebuilt, and Inject does not encode the Sentry
-// members of the OTel baggage only to remove them again.
+// A valid sentry-trace takes precedence over traceparent. Inject merges
+// the Sentry members into the baggage the W3C baggage propagator writes,
+// replacing the Sentry members of the OpenTelemetry baggage. A request
+// outside the trace propagation targets, to the DSN's ingest, or in a
+// context from SuppressInject gets no trace header at all: neither
+// sentry-trace and baggage nor traceparent and tracestate.
+//
+// It reads and writes what propagation.NewCompositeTextMapPropagator of
+// propagation.TraceContext, propagation.Baggage and New would, for less
+// work: the OpenTelemetry baggage of a single header is parsed once rather
+// than parsed and rebuilt, and Inject does not encode the Sentry members of
+// the OpenTelemetry baggage only to remove them again.
 func Composite(opts ...Option) propagation.TextMapPropagator {
-	return &composite{sentry: New(opts...).(*sentryPropagator)}
+	return &composite{cfg: newConfigReported(opts)}
 }
 
 // composite is TraceContext{}, Baggage{} and the Sentry propagator, fused.
 type composite struct {
-	tc     propagation.TraceContext
-	sentry *sentryPropagator
+	tc  propagation.TraceContext
+	cfg *config
 }
 
 var _ propagation.TextMapPropagator = (*composite)(nil)
 
-// Fields returns the keys the three propagators read and write.
-func (c *composite) Fields() []string {
-	return []string{"traceparent", "tracestate", baggageHeader, sentryTraceHeader}
+// String names the propagators the composite is made of, in order.
+func (c *composite) String() string {
+	if !c.cfg.w3cBaggage {
+		return "tracecontext,sentry"
+	}
+	return "tracecontext,baggage,sentry"
 }
 
-// Extract reads traceparent, baggage into the OTel baggage, then
+// Fields returns the keys the composite reads and writes.
+func (c *composite) Fields() []string {
+	if !c.cfg.w3cBaggage {
+		return []string{"traceparent", "tracestate", protocol.HeaderSentryTrace, protocol.HeaderBaggage}
+	}
+	return []string{"traceparent", "tracestate", protocol.HeaderBaggage, protocol.HeaderSentryTrace}
+}
+
+// Extract reads traceparent, baggage into the OpenTelemetry baggage, then
 // sentry-trace and the DSC.
 func (c *composite) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	ctx = c.tc.Extract(ctx, carrier)
-	ctx = extractBaggage(ctx, carrier)
-	return c.sentry.Extract(ctx, carrier)
+	if c.cfg.w3cBaggage {
+		ctx = extractBaggage(ctx, carrier)
+	}
+	return c.cfg.extract(ctx, carrier)
 }
 
 // extractBaggage is propagation.Baggage's Extract. For the usual single
@@ -53,7 +72,7 @@ func (c *composite) Extract(ctx context.Context, carrier propagation.TextMapCarr
 func extractBaggage(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	var one [1]string
 	if _, ok := carrier.(propagation.ValuesGetter); ok {
-		if values := carrierValues(carrier, baggageHeader, canonicalBaggage, &one); len(values) == 1 {
+		if values := carrierValues(carrier, protocol.HeaderBaggage, canonicalBaggage, &one); len(values) == 1 {
 			if b, err := baggage.Parse(values[0]); err == nil {
 				if b.Len() == 0 {
 					return ctx
@@ -66,22 +85,40 @@ func extractBaggage(ctx context.Context, carrier propagation.TextMapCarrier) con
 }
 
 // Inject writes traceparent and tracestate, then sentry-trace and the
-// baggage that Baggage's Inject and the Sentry merge would leave.
+// baggage that Baggage's Inject and the Sentry merge would leave, unless
+// the request gets no trace headers at all.
 func (c *composite) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
-	c.tc.Inject(ctx, carrier)
-	b := baggage.FromContext(ctx)
-	if b.Len() == 0 {
-		c.sentry.Inject(ctx, carrier)
+	if protocol.InjectSuppressed(ctx) || !c.cfg.policy.Allows(ctx, carrier) {
 		return
 	}
-	c.sentry.inject(ctx, carrier, &b)
+	c.tc.Inject(ctx, carrier)
+	var b baggage.Baggage
+	if c.cfg.w3cBaggage {
+		b = baggage.FromContext(ctx)
+	}
+	sc, ok := c.cfg.writes(ctx, carrier)
+	if !ok {
+		// Baggage's Inject alone.
+		if s := b.String(); s != "" {
+			carrier.Set(protocol.HeaderBaggage, s)
+		}
+		return
+	}
+	var one [1]string
+	existing := carrierValues(carrier, protocol.HeaderBaggage, canonicalBaggage, &one)
+	// Baggage's Inject writes the OpenTelemetry baggage over the carrier's,
+	// and the merge keeps its members that are not Sentry's.
+	if third, written := otelThirdParty(b); written {
+		one[0] = third
+		existing = one[:]
+	}
+	c.cfg.write(ctx, carrier, sc, existing)
 }
 
-// writeOTelBaggage is propagation.Baggage's Inject of b.
-func writeOTelBaggage(carrier propagation.TextMapCarrier, b baggage.Baggage) {
-	if s := b.String(); s != "" {
-		carrier.Set(baggageHeader, s)
-	}
+// WrittenDSC returns the DSC that Inject writes for ctx and the rate it
+// writes it with, for the accessors; see protocol.DSCWriter.
+func (c *composite) WrittenDSC(ctx context.Context) (*protocol.DSC, string, bool) {
+	return c.cfg.writtenDSC(ctx)
 }
 
 // otelThirdParty returns what the Sentry merge keeps of the header that
@@ -92,7 +129,7 @@ func otelThirdParty(b baggage.Baggage) (string, bool) {
 	written := false
 	var sb strings.Builder
 	for _, m := range b.Members() {
-		if strings.HasPrefix(m.Key(), "sentry-") {
+		if protocol.IsSentryKey(m.Key()) {
 			// Baggage writes every member with a valid key.
 			written = written || protocol.IsToken(m.Key())
 			continue

@@ -1,6 +1,7 @@
 package propagator_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -134,5 +135,39 @@ func TestForeignHeadFieldsIgnored(t *testing.T) { // OT-4
 		if len(got) != 1 || got["sentry-sample_rand"] != "0.1" {
 			t.Errorf("%s: baggage %v, want sample_rand alone", name, got)
 		}
+	}
+}
+
+// Without W3C baggage, Composite reads no OpenTelemetry baggage and writes
+// none, and is otherwise the same.
+func TestCompositeWithoutW3CBaggage(t *testing.T) {
+	p := propagator.Composite(propagator.WithW3CBaggage(false))
+	in := propagation.MapCarrier{
+		"traceparent":  "00-" + T + "-" + S + "-01",
+		"sentry-trace": T + "-" + S + "-1",
+		"baggage":      "vendor=v1,sentry-release=r,sentry-sample_rand=0.5",
+	}
+	ctx := p.Extract(context.Background(), in)
+	if b := baggage.FromContext(ctx); b.Len() != 0 {
+		t.Errorf("OTel baggage %q extracted", b)
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.TraceID().String() != T || !sc.IsSampled() {
+		t.Errorf("span context %v", sc)
+	}
+	member, err := baggage.NewMember("app", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := baggage.New(member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := propagation.MapCarrier{}
+	p.Inject(baggage.ContextWithBaggage(ctx, b), out)
+	if got := sentryMembers(t, out.Get("baggage")); len(got) != len(vectors.Members(t, out.Get("baggage"))) || got["sentry-release"] != "r" {
+		t.Errorf("baggage %q, want the Sentry members alone", out.Get("baggage"))
+	}
+	if out.Get("traceparent") == "" || out.Get("sentry-trace") == "" {
+		t.Errorf("headers %v", out)
 	}
 }

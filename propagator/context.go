@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -13,7 +12,8 @@ import (
 )
 
 // SuppressInject returns a context in which Inject writes nothing, for
-// requests that must not carry trace headers, such as those to Sentry.
+// requests that must not carry trace headers. Composite then writes no
+// trace header at all.
 func SuppressInject(ctx context.Context) context.Context {
 	return protocol.SuppressInject(ctx)
 }
@@ -28,49 +28,29 @@ func ContextWithURL(ctx context.Context, url string) context.Context {
 	return targets.ContextWithURL(ctx, url)
 }
 
-// DecisionFromContext returns the Sentry decision of the trace of ctx's
-// span context: Sampled when it has FlagsSampled, Deferred when its
-// "sentry" trace state member says the decision is deferred, NotSampled
-// otherwise. It returns Deferred when ctx holds no valid span context.
+// DecisionFromContext returns the Sentry decision of the trace of ctx's span
+// context: Sampled when it has FlagsSampled, Deferred when its "sentry"
+// trace state member says the decision is deferred, NotSampled otherwise.
+// It returns Deferred when ctx holds no valid span context.
 func DecisionFromContext(ctx context.Context) Decision {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		return Deferred
 	}
-	return Decision(protocol.DecisionOf(sc))
-}
-
-// SampleRandFromContext returns the sample_rand of the trace of ctx's span
-// context, as it is propagated: the one that came in with the trace, else
-// the one its "sentry" trace state member records, else the one a trace
-// started here derives from its trace id. It reports false when ctx holds
-// no valid span context.
-func SampleRandFromContext(ctx context.Context) (string, bool) {
-	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
-		return "", false
-	}
-	if in, ok := protocol.IncomingFromContext(ctx, sc.TraceID()); ok {
-		return in.SampleRand(), true
-	}
-	m, _ := protocol.ParseTraceState(sc.TraceState())
-	return protocol.SampleRandOf(sc, m), true
+	return protocol.DecisionOf(sc)
 }
 
 // DSCFromContext returns the Dynamic Sampling Context that p sends
 // downstream for the trace of ctx: the frozen one of a continued trace, or
 // the one of a trace this service started. Keys have no "sentry-" prefix
-// ("release", "sample_rate") and values are decoded. p is the Sentry
-// propagator or a composite holding it; nil means the global propagator.
-// It returns nil when p writes no DSC for ctx: no valid span context, no
-// Sentry propagator, or Inject suppressed.
+// ("release", "sample_rate", "sample_rand") and values are decoded. p is the
+// Sentry propagator, Composite, or a composite built elsewhere around the
+// Sentry propagator; nil means the global propagator. It returns nil when p
+// writes no DSC for ctx: no valid span context, no Sentry propagator, or
+// Inject suppressed.
 func DSCFromContext(ctx context.Context, p propagation.TextMapPropagator) map[string]string {
 	if p == nil {
 		p = otel.GetTextMapPropagator()
 	}
-	// Without the OTel baggage, whose members a composite writes first and
-	// which could take up the header's limits before the Sentry members.
-	c := propagation.MapCarrier{}
-	p.Inject(baggage.ContextWithoutBaggage(ctx), c)
-	return protocol.DecodeDSC(c.Get(baggageHeader))
+	return protocol.DecodeDSC(protocol.WrittenMembers(ctx, p))
 }

@@ -35,7 +35,7 @@ func TestStrictContinuation(t *testing.T) { // V-OR
 				t.Fatalf("continued = %v, want %v", sc.IsValid(), tt.Continued)
 			}
 			traceID, _, _ := strings.Cut(tt.SentryTrace, "-")
-			if _, ok := protocol.IncomingFromContext(ctx, mustTraceID(t, traceID)); ok != tt.Continued {
+			if ok := protocol.ContinuedFromContext(ctx, mustTraceID(t, traceID)) != nil; ok != tt.Continued {
 				t.Errorf("Sentry state kept = %v", ok)
 			}
 		})
@@ -62,12 +62,20 @@ func TestTargets(t *testing.T) { // V-TG
 				if url != "" {
 					ctx = propagator.ContextWithURL(ctx, url)
 				}
-				c := inject(ctx, p)
+				// The targets are about requests: the carrier is an
+				// HTTP request's headers.
+				c := propagation.HeaderCarrier{}
+				p.Inject(ctx, c)
 				if got := c.Get("sentry-trace") != ""; got != tt.Propagate {
 					t.Errorf("%q: propagated = %v, want %v", url, got, tt.Propagate)
 				}
 				if !tt.Propagate && len(c) != 0 {
 					t.Errorf("%q: carrier %v, want untouched", url, c)
+				}
+				// Message metadata and environment variables are not
+				// requests: only a URL recorded for them filters them.
+				if m := inject(ctx, p); (m.Get("sentry-trace") != "") != (tt.Propagate || url == "") {
+					t.Errorf("%q: a map carrier got %v", url, m)
 				}
 			}
 		})

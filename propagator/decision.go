@@ -1,25 +1,18 @@
 package propagator
 
-// Decision is a Sentry sampling decision for a trace.
-type Decision uint8
+import "github.com/otelsentry/otelsentry/internal/protocol"
 
+// Decision is a Sentry sampling decision for a trace: Sampled, NotSampled
+// or Deferred. Its String method returns "sampled", "not sampled" or
+// "deferred".
+type Decision = protocol.Decision
+
+// The three decisions.
 const (
 	// Deferred means nobody has decided yet; the next service decides.
-	Deferred Decision = iota
+	Deferred = protocol.Deferred
 	// Sampled means the trace is recorded.
-	Sampled
+	Sampled = protocol.Sampled
 	// NotSampled means the trace is not recorded.
-	NotSampled
+	NotSampled = protocol.NotSampled
 )
-
-// String returns "deferred", "sampled" or "not sampled".
-func (d Decision) String() string {
-	switch d {
-	case Sampled:
-		return "sampled"
-	case NotSampled:
-		return "not sampled"
-	default:
-		return "deferred"
-	}
-}

@@ -25,33 +25,35 @@
 // trace this process started, one built from the options. Other vendors'
 // members already in the carrier stay; stale Sentry members go.
 //
-// Use it after the W3C propagators, so that Baggage's Inject does not
-// overwrite the Sentry members and a valid sentry-trace takes precedence
-// over traceparent:
+// Composite is the propagator to install: W3C trace context, W3C baggage
+// and the Sentry propagator, in one pass, as bridge.Setup installs it:
 //
-//	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
-//		propagation.TraceContext{},
-//		propagation.Baggage{},
-//		propagator.New(propagator.WithDSN(os.Getenv("SENTRY_DSN"))),
+//	otel.SetTextMapPropagator(propagator.Composite(
+//		propagator.WithDSN(os.Getenv("SENTRY_DSN")),
 //	))
 //
-// Composite returns that composite. With TraceContext composed, the
-// "sentry" trace state member also reaches W3C peers in tracestate; the DSC
-// never does. A deferred trace reaches them as an unsampled traceparent,
-// which their parent-based samplers drop.
+// With Composite, the "sentry" trace state member also reaches W3C peers in
+// tracestate; the DSC never does. A deferred trace reaches them as an
+// unsampled traceparent, which their parent-based samplers drop. New, the
+// Sentry propagator alone, is for composites built elsewhere: put it after
+// propagation.TraceContext and propagation.Baggage, so that Baggage's
+// Inject does not overwrite the Sentry members and a valid sentry-trace
+// takes precedence over traceparent.
 //
-// Three accessors read a context's Sentry state, for logs, error reports
-// and decisions in handlers:
+// Two accessors read a context's Sentry state, for logs, error reports and
+// decisions in handlers:
 //
-//	propagator.DecisionFromContext(ctx)   // Sampled, NotSampled or Deferred
-//	propagator.SampleRandFromContext(ctx) // "0.0812", true
-//	propagator.DSCFromContext(ctx, nil)   // the DSC sent downstream, decoded
+//	propagator.DecisionFromContext(ctx) // Sampled, NotSampled or Deferred
+//	propagator.DSCFromContext(ctx, nil) // the DSC sent downstream, decoded;
+//	                                    // "sample_rand" is the trace's
 //
 // # Outgoing requests
 //
 // WithTracePropagationTargets limits the requests that get the headers, by
 // the URL that ContextWithURL records; requests to the DSN's ingest never
-// get them, and SuppressInject turns Inject off for one context.
+// get them, and SuppressInject turns Inject off for one context. Composite
+// then writes no trace header at all, W3C ones included; New withholds its
+// own two.
 //
 // # Bad input
 //

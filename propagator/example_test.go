@@ -131,20 +131,6 @@ func ExampleDecisionFromContext() {
 	// deferred
 }
 
-// The sample_rand of a continued trace is the upstream one; a trace started
-// here has one derived from its trace id, the same in every process.
-func ExampleSampleRandFromContext() {
-	ctx := propagator.New().Extract(context.Background(), propagation.MapCarrier{
-		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285",
-		"baggage":      "sentry-sample_rand=0.4242",
-	})
-	fmt.Println(propagator.SampleRandFromContext(ctx))
-	fmt.Println(propagator.SampleRandFromContext(context.Background()))
-	// Output:
-	// 0.4242 true
-	//  false
-}
-
 // The DSC a service sends on: here, the frozen one of the continued trace,
 // as a log line or an error report would name it.
 func ExampleDSCFromContext() {
@@ -258,4 +244,23 @@ func ExampleTarget() {
 func ExampleSubstring() {
 	fmt.Println(propagator.Substring(".*").MatchString("https://example.com"), propagator.Substring("example.com").MatchString("https://example.com"))
 	// Output: false true
+}
+
+// Without W3C baggage, Composite forwards no member of other vendors, as
+// Sentry SDKs do not; the Sentry members still go on.
+func ExampleWithW3CBaggage() {
+	incoming := propagation.MapCarrier{
+		"sentry-trace": "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1",
+		"baggage":      "vendor=v1,sentry-release=web%401,sentry-sample_rand=0.5",
+	}
+	for _, on := range []bool{true, false} {
+		p := propagator.Composite(propagator.WithW3CBaggage(on))
+		ctx := p.Extract(context.Background(), incoming)
+		c := propagation.MapCarrier{}
+		p.Inject(ctx, c)
+		fmt.Println(p, c.Get("baggage"))
+	}
+	// Output:
+	// tracecontext,baggage,sentry vendor=v1,sentry-sample_rand=0.5,sentry-release=web%401
+	// tracecontext,sentry sentry-sample_rand=0.5,sentry-release=web%401
 }

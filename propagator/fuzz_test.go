@@ -61,8 +61,7 @@ func FuzzExtract(f *testing.F) {
 				t.Fatalf("Extract(%T) of %q = %v, decision %v; want %s-%s, %v",
 					in, stValues, sc, protocol.DecisionOf(sc), tid, sid, d)
 			}
-			_, ok := protocol.IncomingFromContext(got, tid)
-			if !ok {
+			if protocol.ContinuedFromContext(got, tid) == nil {
 				t.Fatalf("Extract(%T) stored no Sentry state", in)
 			}
 			dscs[i] = propagator.DSCFromContext(got, p)

@@ -35,8 +35,9 @@ func TestHeadInjectAllocations(t *testing.T) {
 }
 
 // One request on a continued trace, Extract then the first Inject, stays
-// within six allocations: four the OTel API forces, one for the Sentry
-// state and one for the written headers.
+// within seven allocations: three the OTel API forces, two for the DSC's
+// context and the sentry trace state member, and two for the written
+// headers.
 func TestRequestAllocations(t *testing.T) {
 	p := propagator.New(propagator.WithDSN("https://"+K+"@o1.ingest.sentry.io/123"), propagator.WithRelease("1.4.2"))
 	in := propagation.HeaderCarrier(http.Header{"Sentry-Trace": {vectors.RequestSentryTrace}, "Baggage": {vectors.RequestBaggage}})
@@ -44,8 +45,8 @@ func TestRequestAllocations(t *testing.T) {
 	if got := testing.AllocsPerRun(100, func() {
 		clear(out)
 		p.Inject(p.Extract(context.Background(), in), out)
-	}); got > 6 {
-		t.Errorf("Extract and Inject: %v allocs, want <= 6", got)
+	}); got > 7 {
+		t.Errorf("Extract and Inject: %v allocs, want <= 7", got)
 	}
 	// The DSC goes on as it came, the third-party member left out.
 	const want = "sentry-trace_id=" + T + ",sentry-public_key=" + K + ",sentry-sample_rate=0.25,sentry-sample_rand=0.123456," +

@@ -2,33 +2,28 @@ package propagator
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"unsafe"
+	"net/textproto"
+	"strings"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/protocol"
-	"github.com/otelsentry/otelsentry/internal/targets"
 )
 
-// Header keys, lowercase as written to carriers, and as http.Header stores
-// them.
-const (
-	sentryTraceHeader    = "sentry-trace"
-	baggageHeader        = "baggage"
-	canonicalSentryTrace = "Sentry-Trace"
-	canonicalBaggage     = "Baggage"
+// The header keys as http.Header stores them, for reading it directly.
+var (
+	canonicalSentryTrace = textproto.CanonicalMIMEHeaderKey(protocol.HeaderSentryTrace)
+	canonicalBaggage     = textproto.CanonicalMIMEHeaderKey(protocol.HeaderBaggage)
 )
 
 // sentryPropagator reads and writes sentry-trace and the Sentry members of
 // baggage.
 type sentryPropagator struct {
-	cfg   config
-	heads headCache
+	cfg *config
 }
 
 var _ propagation.TextMapPropagator = (*sentryPropagator)(nil)
@@ -37,20 +32,22 @@ var _ propagation.TextMapPropagator = (*sentryPropagator)(nil)
 // Dynamic Sampling Context in baggage. Put it after propagation.Baggage in
 // a composite, or use Composite.
 func New(opts ...Option) propagation.TextMapPropagator {
-	p := &sentryPropagator{cfg: newConfig(opts)}
-	if p.cfg.dsnErr != nil {
-		otel.Handle(p.cfg.dsnErr)
-	}
-	return p
+	return &sentryPropagator{cfg: newConfigReported(opts)}
 }
 
-// TargetPolicy returns the rule that decides which outgoing requests get
-// trace headers, for a composite that gates its other members with it.
-func (p *sentryPropagator) TargetPolicy() *targets.Policy { return p.cfg.policy }
+// newConfigReported is newConfig, with an invalid DSN reported through
+// otel.Handle.
+func newConfigReported(opts []Option) *config {
+	c := newConfig(opts)
+	if c.dsnErr != nil {
+		otel.Handle(fmt.Errorf("propagator: WithDSN: %w", c.dsnErr))
+	}
+	return c
+}
 
 // Fields returns the keys this propagator reads and writes.
 func (p *sentryPropagator) Fields() []string {
-	return []string{sentryTraceHeader, baggageHeader}
+	return []string{protocol.HeaderSentryTrace, protocol.HeaderBaggage}
 }
 
 // Extract continues the trace in carrier's sentry-trace, with the DSC of
@@ -58,25 +55,29 @@ func (p *sentryPropagator) Fields() []string {
 // another organization, it returns ctx, less a remote SpanContext of the
 // rejected trace that an earlier propagator left.
 func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	return p.cfg.extract(ctx, carrier)
+}
+
+func (c *config) extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	var one [1]string
-	candidate := protocol.FirstSentryTrace(carrierValues(carrier, sentryTraceHeader, canonicalSentryTrace, &one))
+	candidate := protocol.FirstSentryTrace(carrierValues(carrier, protocol.HeaderSentryTrace, canonicalSentryTrace, &one))
 	if candidate == "" {
 		return withoutForeignHead(ctx)
 	}
 	traceID, spanID, decision, ok := protocol.ParseSentryTrace(candidate)
 	if !ok {
-		p.debug(ctx, "ignoring invalid sentry-trace")
+		c.debug(ctx, "ignoring invalid sentry-trace")
 		return withoutForeignHead(ctx)
 	}
-	dsc := protocol.ScanDSC(carrierValues(carrier, baggageHeader, canonicalBaggage, &one))
-	if !p.cfg.continues(dsc.OrgID) {
-		p.debug(ctx, "not continuing a trace of another organization",
-			slog.String("org_id", dsc.OrgID), slog.String("local_org_id", p.cfg.orgID))
+	withDSC, member, orgID, contradicted := protocol.Continue(ctx, traceID, decision,
+		carrierValues(carrier, protocol.HeaderBaggage, canonicalBaggage, &one))
+	if !c.continues(orgID) {
+		c.debug(ctx, "not continuing a trace of another organization",
+			slog.String("org_id", orgID), slog.String("local_org_id", c.orgID))
 		return withoutRemote(ctx, traceID)
 	}
-	if dsc.Contradicts(decision) {
-		p.debug(ctx, "sentry-trace flag and baggage sampled disagree; the flag decides",
-			slog.String("sampled", dsc.Sampled))
+	if contradicted {
+		c.debug(ctx, "sentry-trace flag and baggage sampled disagree; the flag decides")
 	}
 	var flags trace.TraceFlags
 	var ts trace.TraceState
@@ -89,10 +90,9 @@ func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.Text
 	if decision == protocol.Sampled {
 		flags |= trace.FlagsSampled
 	}
-	withIncoming, member := protocol.ContextWithNewIncoming(ctx, traceID, decision, dsc)
 	ts, err := ts.Insert(protocol.TraceStateKey, member)
 	if err != nil {
-		p.debug(ctx, "ignoring sentry-trace: trace state rejected the sentry member", slog.Any("error", err))
+		c.debug(ctx, "ignoring sentry-trace: trace state rejected the sentry member", slog.Any("error", err))
 		return ctx
 	}
 	sc := trace.NewSpanContext(trace.SpanContextConfig{
@@ -102,140 +102,90 @@ func (p *sentryPropagator) Extract(ctx context.Context, carrier propagation.Text
 		TraceState: ts,
 		Remote:     true,
 	})
-	return trace.ContextWithRemoteSpanContext(withIncoming, sc)
+	return trace.ContextWithRemoteSpanContext(withDSC, sc)
 }
 
 // Inject writes sentry-trace for the current span and merges the trace's
-// DSC into carrier's baggage.
+// DSC into carrier's baggage, unless the request is one that gets no trace
+// headers: outside the trace propagation targets, to the DSN's ingest, or
+// in a context from SuppressInject.
 func (p *sentryPropagator) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
-	p.inject(ctx, carrier, nil)
+	if protocol.InjectSuppressed(ctx) || !p.cfg.policy.Allows(ctx, carrier) {
+		return
+	}
+	if sc, ok := p.cfg.writes(ctx, carrier); ok {
+		var one [1]string
+		p.cfg.write(ctx, carrier, sc, carrierValues(carrier, protocol.HeaderBaggage, canonicalBaggage, &one))
+	}
 }
 
-// inject is Inject, after, when otel is not nil, propagation.Baggage's
-// Inject of otel, which it does itself so as to encode only the members
-// that the merge keeps.
-func (p *sentryPropagator) inject(ctx context.Context, carrier propagation.TextMapCarrier, otel *baggage.Baggage) {
+// writes returns the span context whose sentry-trace Inject writes, and
+// false where it writes nothing: without a valid span context, or where
+// the caller set sentry-trace (its baggage is then left alone too).
+func (c *config) writes(ctx context.Context, carrier propagation.TextMapCarrier) (trace.SpanContext, bool) {
 	sc := trace.SpanContextFromContext(ctx)
 	var one [1]string
-	// Nothing of Sentry's is written without a trace, under suppression, for
-	// a request the targets exclude, or where the caller set sentry-trace
-	// (its baggage is then left alone too).
-	if !sc.IsValid() || protocol.InjectSuppressed(ctx) || !p.cfg.policy.Allows(ctx, carrier) ||
-		protocol.FirstSentryTrace(carrierValues(carrier, sentryTraceHeader, canonicalSentryTrace, &one)) != "" {
-		if otel != nil {
-			writeOTelBaggage(carrier, *otel)
-		}
-		return
-	}
+	return sc, sc.IsValid() &&
+		protocol.FirstSentryTrace(carrierValues(carrier, protocol.HeaderSentryTrace, canonicalSentryTrace, &one)) == ""
+}
+
+// write writes sentry-trace for sc and baggage: existing, the baggage
+// values whose third-party members stay, merged with the trace's DSC.
+func (c *config) write(ctx context.Context, carrier propagation.TextMapCarrier, sc trace.SpanContext, existing []string) {
 	member, hasMember := protocol.ParseTraceState(sc.TraceState())
-	decision := protocol.DecisionWith(sc, member, hasMember)
-
-	existing := carrierValues(carrier, baggageHeader, canonicalBaggage, &one)
-	if otel != nil {
-		if third, written := otelThirdParty(*otel); written {
-			one[0] = third
-			existing = one[:]
-		}
-	}
-	var merged string
-	if in, ok := protocol.IncomingFromContext(ctx, sc.TraceID()); ok {
-		// The rate of a decision made here, if any, is the member's.
-		merged = in.MergeInto(existing, member.Rate)
-	} else {
-		merged = p.headBaggage(ctx, sc, member, hasMember, decision, existing)
-	}
-	writeHeaders(carrier, sc, decision, merged)
+	decision := member.DecisionOf(sc, hasMember)
+	writeHeaders(carrier, sc, decision, c.dscFor(ctx, sc, member, hasMember, decision).MergeInto(existing, member.Rate))
 }
 
-// headerValues is what Inject writes into an http.Header, in one
-// allocation: both headers' value slices and the bytes of sentry-trace,
-// never written again once a string refers to them.
-type headerValues struct {
-	values [2]string
-	trace  [protocol.MaxSentryTraceLen]byte
-}
-
-// writeHeaders sets sentry-trace for sc and decision, and baggage unless
-// it is "".
-func writeHeaders(carrier propagation.TextMapCarrier, sc trace.SpanContext, decision protocol.Decision, baggage string) {
-	if c, ok := carrier.(propagation.HeaderCarrier); ok {
-		h := new(headerValues)
-		b := protocol.AppendSentryTrace(h.trace[:0], sc.TraceID(), sc.SpanID(), decision)
-		h.values[0] = unsafe.String(&b[0], len(b))
-		c[canonicalSentryTrace] = h.values[0:1:1]
-		if baggage != "" {
-			h.values[1] = baggage
-			c[canonicalBaggage] = h.values[1:2:2]
-		}
-		return
-	}
-	var traceBuf [protocol.MaxSentryTraceLen]byte
-	carrier.Set(sentryTraceHeader, string(protocol.AppendSentryTrace(traceBuf[:0], sc.TraceID(), sc.SpanID(), decision)))
-	if baggage != "" {
-		carrier.Set(baggageHeader, baggage)
-	}
-}
-
-// ownDSC returns the DSC of a trace without incoming Sentry state in ctx:
-// the head-of-trace DSC, or, for a continued trace whose context was lost,
-// sample_rand alone, since the upstream DSC cannot be rebuilt.
-func (p *sentryPropagator) ownDSC(ctx context.Context, sc trace.SpanContext, member protocol.TraceStateMember, hasMember bool, decision protocol.Decision) protocol.HeadDSC {
-	rand := protocol.SampleRandOf(sc, member)
-	if hasMember && (!member.Head || sc.IsRemote()) {
-		p.debug(ctx, "continued trace without its context: sending sample_rand only")
-		return protocol.HeadDSC{SampleRand: rand}
-	}
-	// The head DSC comes from the configuration, the SpanContext and its
-	// sentry member alone, so that every Inject for the trace agrees. No
-	// decision means no rate and no transaction either.
-	dsc := protocol.HeadDSC{
-		TraceID:     sc.TraceID().String(),
-		PublicKey:   p.cfg.dsn.PublicKey,
-		SampleRand:  rand,
-		Release:     p.cfg.release,
-		Environment: p.cfg.environment,
-		OrgID:       p.cfg.orgID,
-	}
-	switch decision {
-	case protocol.Sampled:
-		dsc.Sampled = "true"
-	case protocol.NotSampled:
-		dsc.Sampled = "false"
-	}
-	if decision != protocol.Deferred {
-		dsc.SampleRate = member.Rate
-		if hasMember {
-			dsc.Transaction = member.Transaction
-		} else {
-			dsc.Transaction = localRootTransaction(trace.SpanFromContext(ctx), sc)
-		}
+// dscFor returns the DSC of sc's trace in ctx, logging a continued trace
+// whose context was lost.
+func (c *config) dscFor(ctx context.Context, sc trace.SpanContext, member protocol.TraceStateMember, hasMember bool, decision protocol.Decision) *protocol.DSC {
+	dsc, lost := c.head.DSCFor(ctx, sc, member, hasMember, decision)
+	if lost {
+		c.debug(ctx, "continued trace without its context: sending sample_rand only")
 	}
 	return dsc
 }
 
-// rootSpan is the part of a recording SDK span that tells whether it is a
-// local root and what it is called.
-type rootSpan interface {
-	Name() string
-	Parent() trace.SpanContext
-	Attributes() []attribute.KeyValue
+// WrittenDSC returns the DSC that Inject writes for ctx and the rate it
+// writes it with, for the accessors; see protocol.DSCWriter.
+func (p *sentryPropagator) WrittenDSC(ctx context.Context) (*protocol.DSC, string, bool) {
+	return p.cfg.writtenDSC(ctx)
 }
 
-// localRootTransaction returns span's name when span is the recording local
-// root of sc and its name is of good quality (not a raw URL); "" otherwise.
-// It serves traces sampled by other samplers, which record no name.
-func localRootTransaction(span trace.Span, sc trace.SpanContext) string {
-	r, ok := span.(rootSpan)
-	if !ok || !span.IsRecording() || span.SpanContext().SpanID() != sc.SpanID() {
-		return ""
+// writtenDSC returns the DSC that Inject writes for ctx and the rate it
+// writes it with, or false when Inject writes none: no valid span
+// context, or Inject suppressed. The trace propagation targets are about
+// requests and do not apply.
+func (c *config) writtenDSC(ctx context.Context) (*protocol.DSC, string, bool) {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() || protocol.InjectSuppressed(ctx) {
+		return nil, "", false
 	}
-	if parent := r.Parent(); parent.IsValid() && !parent.IsRemote() {
-		return ""
+	member, hasMember := protocol.ParseTraceState(sc.TraceState())
+	return c.dscFor(ctx, sc, member, hasMember, member.DecisionOf(sc, hasMember)), member.Rate, true
+}
+
+// writeHeaders sets sentry-trace for sc and decision, and baggage unless
+// it is "". An http.Header gets both value slices in one allocation.
+func writeHeaders(carrier propagation.TextMapCarrier, sc trace.SpanContext, decision protocol.Decision, baggage string) {
+	var buf [protocol.MaxSentryTraceLen]byte
+	var sentryTrace strings.Builder
+	sentryTrace.Grow(protocol.MaxSentryTraceLen)
+	sentryTrace.Write(protocol.AppendSentryTrace(buf[:0], sc.TraceID(), sc.SpanID(), decision))
+	if c, ok := carrier.(propagation.HeaderCarrier); ok {
+		values := make([]string, 2)
+		values[0], values[1] = sentryTrace.String(), baggage
+		c[canonicalSentryTrace] = values[0:1:1]
+		if baggage != "" {
+			c[canonicalBaggage] = values[1:2:2]
+		}
+		return
 	}
-	if protocol.TransactionSource(r.Attributes()) == protocol.SourceURL {
-		return ""
+	carrier.Set(protocol.HeaderSentryTrace, sentryTrace.String())
+	if baggage != "" {
+		carrier.Set(protocol.HeaderBaggage, baggage)
 	}
-	return r.Name()
 }
 
 // continues reports whether a trace with the incoming org id is continued:
@@ -262,7 +212,7 @@ func withoutForeignHead(ctx context.Context) context.Context {
 	if !ok || !m.Head && m.Rate == "" && m.Transaction == "" {
 		return ctx
 	}
-	ts, err := protocol.TraceStateMember{Decision: m.Decision, SampleRand: m.SampleRand}.Insert(sc.TraceState())
+	ts, _, err := protocol.TraceStateMember{Decision: m.Decision, SampleRand: m.SampleRand}.Insert(sc.TraceState())
 	if err != nil {
 		return ctx
 	}
@@ -278,9 +228,9 @@ func withoutRemote(ctx context.Context, traceID trace.TraceID) context.Context {
 	return ctx
 }
 
-func (p *sentryPropagator) debug(ctx context.Context, msg string, attrs ...slog.Attr) {
-	if p.cfg.logger.Enabled(ctx, slog.LevelDebug) {
-		p.cfg.logger.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
+func (c *config) debug(ctx context.Context, msg string, attrs ...slog.Attr) {
+	if c.logger.Enabled(ctx, slog.LevelDebug) {
+		c.logger.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
 	}
 }
 

@@ -216,11 +216,11 @@ func TestExtract(t *testing.T) { // V-PR 18-24
 			if !ok || propagator.Decision(m.Decision) != tt.decision || m.Head || m.Rate != "" || m.Transaction != "" {
 				t.Errorf("sentry member %+v (%q)", m, sc.TraceState().String())
 			}
-			rand, ok := propagator.SampleRandFromContext(ctx)
-			if !ok || m.SampleRand != rand {
-				t.Errorf("member r %q, state %q", m.SampleRand, rand)
-			}
 			got := propagator.DSCFromContext(ctx, p)
+			rand := got["sample_rand"]
+			if m.SampleRand != rand {
+				t.Errorf("member r %q, DSC %q", m.SampleRand, rand)
+			}
 			if tt.dsc == nil {
 				if len(got) != 1 || got["sample_rand"] != rand {
 					t.Errorf("DSC %v, want frozen empty with sample_rand", got)
@@ -260,7 +260,7 @@ func TestStateBoundToTraceID(t *testing.T) { // OT-2
 	ctx := extract(p, map[string]string{"sentry-trace": T + "-" + S + "-1", "baggage": "sentry-release=upstream,sentry-sample_rand=0.1"})
 	ctx, span := tracer(t, alwaysOn).Start(ctx, "fresh", trace.WithNewRoot())
 	defer span.End()
-	if _, ok := protocol.IncomingFromContext(ctx, span.SpanContext().TraceID()); ok {
+	if protocol.ContinuedFromContext(ctx, span.SpanContext().TraceID()) != nil {
 		t.Error("new root sees the old trace's state")
 	}
 	got := sentryMembers(t, inject(ctx, p).Get("baggage"))

@@ -17,8 +17,8 @@
 // that came in (kept by the propagator package's Extract), or, at the head
 // of a trace, OTel's consistent-sampling randomness when the parent carries
 // one, else one derived from the trace id, which Inject derives too. It is
-// never drawn again for a decision; propagator.SampleRandFromContext reads
-// it, and propagator.DecisionFromContext the decision.
+// never drawn again for a decision; propagator.DSCFromContext reads it, and
+// propagator.DecisionFromContext the decision.
 //
 //	tp := sdktrace.NewTracerProvider(
 //		sdktrace.WithSampler(sampling.New(sampling.WithSampleRate(0.25))),

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/protocol"
-	"github.com/otelsentry/otelsentry/propagator"
 )
 
 // ErrInvalidRate is reported, wrapped, through otel.Handle for a configured
@@ -74,14 +73,14 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 		ts = parent.TraceState()
 		var member protocol.TraceStateMember
 		member, hasMember = protocol.ParseTraceState(ts)
-		if in, ok := protocol.IncomingFromContext(p.ParentContext, p.TraceID); ok {
-			rand = in.SampleRand()
-			sc.ParentSampleRate, sc.HasParentSampleRate = in.SampleRate()
+		if dsc := protocol.ContinuedFromContext(p.ParentContext, p.TraceID); dsc != nil {
+			rand = dsc.SampleRand()
+			sc.ParentSampleRate, sc.HasParentSampleRate = dsc.UpstreamRate()
 		} else {
 			rand = member.SampleRand
 		}
-		parentDecision = protocol.DecisionWith(parent, member, hasMember)
-		sc.ParentDecision = propagator.Decision(parentDecision)
+		parentDecision = member.DecisionOf(parent, hasMember)
+		sc.ParentDecision = parentDecision
 	}
 	// This process is the head of the trace for Sentry when nothing
 	// upstream spoke Sentry: no parent, or one known from traceparent alone.
@@ -118,13 +117,19 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 	}
 	if head && member.Decision != protocol.Deferred &&
 		protocol.TransactionSource(p.Attributes) != protocol.SourceURL {
-		member.Transaction = p.Name
+		var cut bool
+		if member.Transaction, cut = protocol.CutTransaction(p.Name); cut {
+			s.debug(p.ParentContext, "transaction name cut to the length Sentry keeps", slog.String("name", p.Name))
+		}
 	}
 
-	ts, err := member.Insert(ts)
+	ts, cut, err := member.Insert(ts)
+	if cut {
+		s.debug(p.ParentContext, "transaction name cut to fit the trace state", slog.String("name", member.Transaction))
+	}
 	if err != nil {
 		// The decision must travel even when a field does not fit.
-		ts, err = protocol.TraceStateMember{Decision: member.Decision, SampleRand: member.SampleRand, Head: head}.Insert(ts)
+		ts, _, err = protocol.TraceStateMember{Decision: member.Decision, SampleRand: member.SampleRand, Head: head}.Insert(ts)
 	}
 	if err == nil && s.cfg.consistent {
 		ts, err = consistentOT(ts, randValue, member.Decision, rate, local && member.Rate != "")

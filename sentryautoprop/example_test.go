@@ -10,13 +10,13 @@ import (
 	"go.opentelemetry.io/contrib/propagators/autoprop"
 	"go.opentelemetry.io/otel"
 
-	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sentryautoprop"
 )
 
 func ExampleRegister() {
 	// ErrRegistered only says that an earlier call registered the name.
-	err := sentryautoprop.Register(bridge.WithRelease("api@2.0.0"))
+	err := sentryautoprop.Register(propagator.WithRelease("api@2.0.0"))
 	if err != nil && !errors.Is(err, sentryautoprop.ErrRegistered) {
 		log.Fatal(err)
 	}

@@ -33,8 +33,10 @@ import (
 
 	"go.opentelemetry.io/contrib/propagators/autoprop"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/internal/settings"
+	"github.com/otelsentry/otelsentry/propagator"
 )
 
 // Name is the OTEL_PROPAGATORS name of the Sentry propagator.
@@ -56,47 +58,48 @@ const envPropagators = "OTEL_PROPAGATORS"
 // step: contrib panics on a second registration of a name.
 var mu sync.Mutex
 
-// Register registers, under Name, the Sentry propagator configured from
-// the SENTRY_* environment variables and opts (see bridge.New).
+// Register registers, under Name, the Sentry propagator (propagator.New)
+// configured from SENTRY_DSN, SENTRY_RELEASE and SENTRY_ENVIRONMENT, read
+// as bridge.Setup reads them, followed by opts.
 //
-// Invalid settings are errors wrapping the bridge's sentinel errors, on
-// every call. Only the first successful call registers; later ones, from
-// any goroutine, change nothing and return ErrRegistered, which code that
-// may run more than once can ignore. ErrRegistered is also returned when
-// other code registered the name first.
+// An invalid DSN is an error wrapping bridge.ErrInvalidDSN, on every call.
+// Only the first successful call registers; later ones, from any
+// goroutine, change nothing and return ErrRegistered, which code that may
+// run more than once can ignore. ErrRegistered is also returned when other
+// code registered the name first.
 //
 // Each call also checks OTEL_PROPAGATORS and reports, through otel.Handle,
 // an error wrapping ErrPropagatorOrder when it lists Name before "baggage";
 // the propagator is registered all the same, since the setting is the
 // operator's to fix.
-func Register(opts ...bridge.Option) error {
+func Register(opts ...propagator.Option) error {
 	if err := checkOrder(os.Getenv(envPropagators)); err != nil {
 		otel.Handle(err)
 	}
-	// Settings first, so that a bad option is reported even after the
-	// name is registered.
-	b, err := bridge.New(opts...)
+	// Settings first, so that a bad one is reported even after the name
+	// is registered.
+	prop, err := settings.ReadPropagation("", "", "", opts)
 	if err != nil {
-		return err
+		return fmt.Errorf("sentryautoprop: %w", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if _, err := autoprop.TextMapPropagator(Name); err == nil {
 		return ErrRegistered
 	}
-	return register(b)
+	return register(propagator.New(prop.Options...))
 }
 
-// register registers b's Sentry propagator. Code outside this package may
-// register the name between the check and this call; contrib's panic for
-// that is turned into ErrRegistered.
-func register(b *bridge.Bridge) (err error) {
+// register registers p. Code outside this package may register the name
+// between the check and this call; contrib's panic for that is turned into
+// ErrRegistered.
+func register(p propagation.TextMapPropagator) (err error) {
 	defer func() {
 		if recover() != nil {
 			err = ErrRegistered
 		}
 	}()
-	autoprop.RegisterTextMapPropagator(Name, b.SentryPropagator())
+	autoprop.RegisterTextMapPropagator(Name, p)
 	return nil
 }
 

@@ -89,12 +89,13 @@ func TestRegisterConcurrent(t *testing.T) {
 }
 
 func TestRegisterInvalidSettings(t *testing.T) {
-	t.Setenv("SENTRY_TRACES_SAMPLE_RATE", "nonsense")
 	for range 2 { // before and after a registration alike
-		if err := sentryautoprop.Register(); !errors.Is(err, bridge.ErrInvalidSampleRate) {
+		t.Setenv("SENTRY_DSN", "https://o1.ingest.sentry.io/1") // no public key
+		if err := sentryautoprop.Register(); !errors.Is(err, bridge.ErrInvalidDSN) {
 			t.Fatalf("invalid settings: %v", err)
 		}
-		if err := sentryautoprop.Register(bridge.WithSampleRate(0.5)); err != nil && !errors.Is(err, sentryautoprop.ErrRegistered) {
+		t.Setenv("SENTRY_DSN", "")
+		if err := sentryautoprop.Register(); err != nil && !errors.Is(err, sentryautoprop.ErrRegistered) {
 			t.Fatal(err)
 		}
 	}

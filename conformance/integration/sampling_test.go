@@ -55,7 +55,7 @@ func TestConsistentAcrossServices(t *testing.T) {
 							}
 						}
 						// The head reports the trace and its sample_rand.
-						rand, _ := propagator.SampleRandFromContext(r.Context())
+						rand := propagator.DSCFromContext(r.Context(), nil)["sample_rand"]
 						fmt.Fprintf(w, "%s %s", trace.SpanContextFromContext(r.Context()).TraceID(), rand)
 					})
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/conformance/internal/testkit"
 	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/sampling"
 )
 
 // TestTargetsOverHTTP sends requests through the bridge's transport and
@@ -27,19 +28,14 @@ func TestTargetsOverHTTP(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { sink <- r.Header.Clone() }))
 	defer srv.Close()
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
-	b, err := bridge.New(bridge.WithGetenv(func(string) string { return "" }),
-		bridge.WithDSN(fmt.Sprintf("http://key@localhost:%d/1", port)), bridge.WithSampleRate(0),
-		bridge.WithPropagatorOptions(propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("/api/")})))
-	if err != nil {
-		t.Fatal(err)
-	}
 	prev := otel.GetTextMapPropagator()
-	otel.SetTextMapPropagator(b.Propagator())
+	otel.SetTextMapPropagator(propagator.Composite(propagator.WithDSN(fmt.Sprintf("http://key@localhost:%d/1", port)),
+		propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("/api/")})))
 	defer otel.SetTextMapPropagator(prev)
 
 	// Sampled spans record url.full; unsampled ones record nothing, and
 	// the URL comes from the bridge's transport alone.
-	for name, sampler := range map[string]sdktrace.Sampler{"sampled": sdktrace.AlwaysSample(), "not sampled": b.Sampler()} {
+	for name, sampler := range map[string]sdktrace.Sampler{"sampled": sdktrace.AlwaysSample(), "not sampled": sampling.New(sampling.WithSampleRate(0))} {
 		t.Run(name, func(t *testing.T) {
 			rec := tracetest.NewSpanRecorder()
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(rec))

@@ -18,8 +18,8 @@ import (
 	"go.opentelemetry.io/contrib/propagators/autoprop"
 	"go.opentelemetry.io/otel"
 
-	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/examples/internal/exampleutil"
+	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 	"github.com/otelsentry/otelsentry/sentryautoprop"
 )
@@ -38,7 +38,7 @@ func run(w io.Writer) error {
 			return err
 		}
 	}
-	if err := sentryautoprop.Register(bridge.WithRelease("api@2.0.0")); err != nil && !errors.Is(err, sentryautoprop.ErrRegistered) {
+	if err := sentryautoprop.Register(propagator.WithRelease("api@2.0.0")); err != nil && !errors.Is(err, sentryautoprop.ErrRegistered) {
 		return err
 	}
 	p := autoprop.NewTextMapPropagator()

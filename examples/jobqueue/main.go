@@ -16,6 +16,7 @@ import (
 
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/examples/internal/exampleutil"
+	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 )
 
@@ -38,12 +39,9 @@ func (j *job) carrier() propagation.TextMapCarrier {
 func main() { exampleutil.Main("jobqueue", run) }
 
 func run(w io.Writer) error {
-	b, err := bridge.New(bridge.WithRelease("shop@1.0.0"), bridge.WithSampleRate(1))
-	if err != nil {
-		return err
-	}
-	otel.SetTextMapPropagator(b.Propagator()) // the bridge's helpers use it
-	producer := exampleutil.NewTracing(b.Sampler())
+	// The bridge's helpers use the global propagator.
+	otel.SetTextMapPropagator(propagator.Composite(propagator.WithRelease("shop@1.0.0")))
+	producer := exampleutil.NewTracing(sampling.New(sampling.WithSampleRate(1)))
 	consumer := exampleutil.NewTracing(sampling.New()) // no rate: follows the producer
 	ctx, cancel := context.WithTimeout(context.Background(), exampleutil.Timeout)
 	defer cancel()
@@ -71,7 +69,7 @@ func run(w io.Writer) error {
 	rootCtx, root := producer.Tracer().Start(ctx, "checkout")
 	for _, j := range jobs {
 		pubCtx, span := producer.Tracer().Start(rootCtx, "publish "+j.queue, trace.WithSpanKind(trace.SpanKindProducer))
-		bridge.Inject(pubCtx, j.carrier())
+		otel.GetTextMapPropagator().Inject(pubCtx, j.carrier())
 		span.End()
 		queue <- j
 	}

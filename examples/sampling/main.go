@@ -55,7 +55,7 @@ func run(w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rand, _ := propagator.SampleRandFromContext(spanCtx)
+		rand := propagator.DSCFromContext(spanCtx, nil)["sample_rand"]
 		sampleRands[span.SpanContext().TraceID()], _ = strconv.ParseFloat(rand, 64)
 	}
 

@@ -37,13 +37,9 @@ func run(w io.Writer) error {
 	defer other.Close()
 
 	// Only URLs under the target's base URL get trace headers.
-	b, err := bridge.New(bridge.WithSampleRate(1),
-		bridge.WithPropagatorOptions(propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring(target.URL + "/")})))
-	if err != nil {
-		return err
-	}
-	otel.SetTextMapPropagator(b.Propagator())
-	tracing := exampleutil.NewTracing(b.Sampler())
+	otel.SetTextMapPropagator(propagator.Composite(
+		propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring(target.URL + "/")})))
+	tracing := exampleutil.NewTracing(sampling.New(sampling.WithSampleRate(1)))
 	client := &http.Client{Transport: bridge.NewTransport(
 		otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(tracing.Provider)))}
 

@@ -1,21 +1,46 @@
 package protocol
 
-import (
-	"strings"
-)
+import "strings"
+
+// HeaderBaggage is the key of the W3C baggage header, as carriers are
+// given it.
+const HeaderBaggage = "baggage"
 
 const (
 	// sentryPrefix starts every Sentry member's key (case-sensitive).
 	sentryPrefix = "sentry-"
 	// maxBaggageBytes and maxBaggageMembers are the W3C limits that bound
-	// both parsing and writing.
+	// both reading and writing.
 	maxBaggageBytes   = 8192
 	maxBaggageMembers = 64
 )
 
-// capBaggage returns the first 8192 bytes of a joined baggage value,
-// without the member that the boundary cuts.
-func capBaggage(s string) string {
+// joinValues joins a carrier's baggage values with commas, as one header,
+// and returns its first 8192 bytes without the member that the boundary
+// cuts. It copies nothing for a single value.
+func joinValues(values []string) string {
+	var s string
+	switch len(values) {
+	case 0:
+		return ""
+	case 1:
+		s = values[0]
+	default:
+		var b strings.Builder
+		for i, v := range values {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if b.Len()+len(v) > maxBaggageBytes {
+				// One byte past the limit tells whether the boundary cuts
+				// a member.
+				b.WriteString(v[:maxBaggageBytes+1-b.Len()])
+				break
+			}
+			b.WriteString(v)
+		}
+		s = b.String()
+	}
 	if len(s) <= maxBaggageBytes {
 		return s
 	}
@@ -25,42 +50,19 @@ func capBaggage(s string) string {
 	return s[:strings.LastIndexByte(s[:maxBaggageBytes], ',')+1]
 }
 
-// joinValues joins carrier values with commas, as one header, reading no
-// more than the parser looks at.
-func joinValues(values []string) string {
-	switch len(values) {
-	case 0:
-		return ""
-	case 1:
-		return values[0]
-	}
-	var b strings.Builder
-	for i, v := range values {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if b.Len()+len(v) > maxBaggageBytes {
-			b.WriteString(v[:maxBaggageBytes+1-b.Len()])
-			break
-		}
-		b.WriteString(v)
-	}
-	return b.String()
-}
-
 // baggageReader yields the well-formed members of a capped baggage value,
 // examining at most 64 non-empty elements.
 type baggageReader struct {
 	rest     string
 	examined int
-	// raw is the last element read, as it stood between its commas, and
-	// start its offset in the value, for callers that copy members without
-	// reading them again; pos is the offset of rest.
-	raw   string
-	start int
-	pos   int
-	// written reports that the last value is already in the form Inject
-	// writes.
+	// pos is the offset of rest in the value; start and end are those of
+	// the last member read.
+	pos, start, end int
+	// exact reports that the last member stood between its commas as
+	// exactly "key=value": no spaces around it, no properties.
+	exact bool
+	// written reports that the last value is already in the form a
+	// written member has.
 	written bool
 }
 
@@ -73,13 +75,15 @@ func (r *baggageReader) next() (key, value string, ok bool) {
 		if comma := strings.IndexByte(elem, ','); comma >= 0 {
 			elem, r.rest = elem[:comma], elem[comma+1:]
 		}
-		r.raw, r.start = elem, r.pos
-		r.pos += len(elem) + 1
+		r.start, r.end = r.pos, r.pos+len(elem)
+		r.pos = r.end + 1
+		raw := elem
 		if elem = trimOWS(elem); elem == "" {
 			continue
 		}
 		r.examined++
 		if key, value, r.written, ok = parseMember(elem); ok {
+			r.exact = len(raw) == len(key)+1+len(value)
 			return key, value, true
 		}
 	}
@@ -89,12 +93,12 @@ func (r *baggageReader) next() (key, value string, ok bool) {
 // parseMember splits one baggage element, without surrounding spaces, into
 // key and encoded value, and reports whether both are valid: the key a
 // token, the value W3C baggage-octets with well-formed percent escapes. It
-// also reports whether the value is already in the form Inject writes:
-// unreserved bytes, and uppercase escapes of the others. One pass over the
-// element does all of it, since every request's baggage goes through here.
+// also reports whether the value is already in written form: unreserved
+// bytes, and uppercase escapes of the others. One pass over the element
+// does all of it, since every request's baggage goes through here.
 func parseMember(elem string) (key, value string, written, ok bool) {
 	i := 0
-	for i < len(elem) && byteClasses[elem[i]]&classToken != 0 {
+	for i < len(elem) && isTokenChar(elem[i]) {
 		i++
 	}
 	key = elem[:i]
@@ -130,15 +134,6 @@ scan:
 	return key, value, written, true
 }
 
-// skipOWS returns the index of the first byte at or after i that is not a
-// space or a tab.
-func skipOWS(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-		i++
-	}
-	return i
-}
-
 // sentryKey returns the DSC key of a Sentry member's key, reporting false
 // for third-party keys. Only the prefix is removed.
 func sentryKey(key string) (string, bool) {
@@ -148,102 +143,88 @@ func sentryKey(key string) (string, bool) {
 	return key[len(sentryPrefix):], true
 }
 
-// isSentryElement reports whether a raw baggage element is a Sentry member,
-// judged by its key alone.
-func isSentryElement(elem string) bool {
-	key, _, _ := strings.Cut(elem, "=")
-	return strings.HasPrefix(trimOWS(key), sentryPrefix)
-}
+// IsSentryKey reports whether a baggage key names a Sentry member, whose
+// value the Sentry propagator writes, so that other writers leave it out.
+func IsSentryKey(key string) bool { return strings.HasPrefix(key, sentryPrefix) }
 
-// IsToken reports whether s is a valid baggage key: an RFC 7230 token.
-func IsToken(s string) bool { return isToken(s) }
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// isTokenChar reports RFC 7230 tchar.
-func isTokenChar(c byte) bool { return byteClasses[c]&classToken != 0 }
-
-// isUnreserved reports RFC 3986 unreserved bytes, the only ones a written
-// value keeps as they are.
-func isUnreserved(c byte) bool { return byteClasses[c]&classUnreserved != 0 }
-
-func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
-
-// Byte classes for the loops that run over every byte of a header.
-const (
-	// classToken marks RFC 7230 tchar.
-	classToken = 1 << iota
-	// classOctet marks W3C baggage-octets other than '%': printable ASCII
-	// but space, '"', ',', ';' and '\'.
-	classOctet
-	// classUnreserved marks RFC 3986 unreserved bytes.
-	classUnreserved
-)
-
-var byteClasses = func() (t [256]uint8) {
-	for i := range t {
-		c := byte(i)
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			t[i] = classToken | classOctet | classUnreserved
-			continue
-		}
-		if strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			t[i] |= classToken
-		}
-		if 0x21 <= c && c <= 0x7e && strings.IndexByte("\",;\\%", c) < 0 {
-			t[i] |= classOctet
-		}
-		if strings.IndexByte("-._~", c) >= 0 {
-			t[i] |= classUnreserved
-		}
-	}
-	return t
-}()
-
-// isEscape reports whether s[i:] starts with '%' and two hex digits.
-func isEscape(s string, i int) bool {
-	return i+2 < len(s) && hexValue(s[i+1]) >= 0 && hexValue(s[i+2]) >= 0
-}
-
-func hexValue(c byte) int {
-	if 'A' <= c && c <= 'F' {
-		c += 'a' - 'A'
-	}
-	return lowerHexValue(c)
-}
-
-// percentDecode decodes %XX escapes; '+' stays a plus sign. It
-// returns s itself, without allocating, when there is nothing to decode.
-func percentDecode(s string) (string, bool) {
-	i := strings.IndexByte(s, '%')
-	if i < 0 {
-		return s, true
+// mergeBaggage returns the baggage to write: the carrier's non-empty
+// third-party elements byte for byte and in order, then the Sentry members
+// (in written form, joined with commas), count of them, each added only if
+// the value stays within 64 members and 8192 bytes. Stale Sentry members
+// of the carrier go; third-party elements are never dropped. It returns ""
+// when there is nothing to write.
+func mergeBaggage(existing []string, sentry string, count int) string {
+	size, n := thirdPartySize(existing)
+	if n == 0 && len(sentry) <= maxBaggageBytes && count <= maxBaggageMembers {
+		return sentry
 	}
 	var b strings.Builder
-	b.Grow(len(s))
-	b.WriteString(s[:i])
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c == '%' {
-			if !isEscape(s, i) {
-				return "", false
-			}
-			c = unescapeAt(s, i)
-			i += 2
+	if size+1+len(sentry) <= maxBaggageBytes && n+count <= maxBaggageMembers {
+		b.Grow(size + 1 + len(sentry))
+		writeThirdParty(&b, existing)
+		if sentry != "" {
+			b.WriteByte(',')
+			b.WriteString(sentry)
 		}
-		b.WriteByte(c)
+		return b.String()
 	}
-	return b.String(), true
+	b.Grow(min(size+1+len(sentry), maxBaggageBytes))
+	writeThirdParty(&b, existing)
+	for rest := sentry; rest != ""; {
+		var member string
+		member, rest, _ = strings.Cut(rest, ",")
+		need := len(member)
+		if b.Len() > 0 {
+			need++
+		}
+		if n < maxBaggageMembers && b.Len()+need <= maxBaggageBytes {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(member)
+			n++
+		}
+	}
+	return b.String()
 }
 
-const upperHex = "0123456789ABCDEF"
+// thirdPartySize returns the length and member count of the carrier's
+// third-party elements, joined.
+func thirdPartySize(values []string) (size, count int) {
+	forEachThirdParty(values, func(elem string) {
+		size += len(elem)
+		count++
+	})
+	if count > 0 {
+		size += count - 1 // commas
+	}
+	return size, count
+}
+
+// writeThirdParty writes the carrier's third-party elements, joined.
+func writeThirdParty(b *strings.Builder, values []string) {
+	forEachThirdParty(values, func(elem string) {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(elem)
+	})
+}
+
+// forEachThirdParty calls f with each non-empty element of the carrier's
+// baggage values whose key is not a Sentry key, trimmed of surrounding
+// spaces and tabs.
+func forEachThirdParty(values []string, f func(string)) {
+	for _, v := range values {
+		for v != "" {
+			var elem string
+			elem, v, _ = strings.Cut(v, ",")
+			if elem = trimOWS(elem); elem == "" {
+				continue
+			}
+			if key, _, _ := strings.Cut(elem, "="); !IsSentryKey(trimOWS(key)) {
+				f(elem)
+			}
+		}
+	}
+}

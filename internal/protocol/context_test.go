@@ -31,8 +31,8 @@ func TestIncomingKeepsSentryMembersOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in, _ := NewIncoming(trace.TraceID{1}, Sampled, ScanDSC(tt.values))
-			got := in.state.sentry
+			dsc, _ := continued(t, trace.TraceID{1}, Sampled, tt.values...)
+			got := dsc.frozen
 			if got != tt.want {
 				t.Errorf("kept %q, want %q", got, tt.want)
 			}
@@ -45,7 +45,7 @@ func TestIncomingKeepsSentryMembersOnly(t *testing.T) {
 	}
 	// A header of Sentry members alone is kept as it is, without a copy.
 	header := "sentry-release=1.0,sentry-sample_rand=0.25"
-	if in, _ := NewIncoming(trace.TraceID{1}, Sampled, ScanDSC([]string{header})); !sharesMemory(in.state.sentry, header) {
+	if dsc, _ := continued(t, trace.TraceID{1}, Sampled, header); !sharesMemory(dsc.frozen, header) {
 		t.Error("a header of Sentry members alone was copied")
 	}
 }
@@ -59,22 +59,27 @@ func sharesMemory(a, b string) bool {
 	return pa >= pb && pa < pb+uintptr(len(b))
 }
 
-func TestIncomingFromContext(t *testing.T) {
-	dsc := ScanDSC([]string{"sentry-sample_rate=0.5,sentry-sample_rand=0.25"})
-	in, member := NewIncoming(trace.TraceID{1}, NotSampled, dsc)
-	if member != "s:0;r:0.25" {
-		t.Errorf("member %q", member)
+func TestContinuedFromContext(t *testing.T) {
+	ctx, member, orgID, contradicted := Continue(context.Background(), trace.TraceID{1}, NotSampled,
+		[]string{"sentry-sample_rate=0.5,sentry-sample_rand=0.25,sentry-org_id=%2042%20,sentry-sampled=true"})
+	if member != "s:0;r:0.25" || orgID != "42" || !contradicted {
+		t.Errorf("member %q, org id %q, contradicted %v", member, orgID, contradicted)
 	}
-	ctx := ContextWithIncoming(context.Background(), in)
-	got, ok := IncomingFromContext(ctx, trace.TraceID{1})
-	if rate, rateOK := got.SampleRate(); !ok || got.SampleRand() != "0.25" || !rateOK || rate != 0.5 {
-		t.Errorf("state %v, %v", got.state, ok)
+	got := ContinuedFromContext(ctx, trace.TraceID{1})
+	if got == nil {
+		t.Fatal("no DSC")
 	}
-	if _, ok := IncomingFromContext(ctx, trace.TraceID{2}); ok {
-		t.Error("state of another trace returned")
+	if rate, rateOK := got.UpstreamRate(); got.SampleRand() != "0.25" || !rateOK || rate != 0.5 {
+		t.Errorf("sample_rand %q, upstream rate %v (%v)", got.SampleRand(), rate, rateOK)
 	}
-	if _, ok := IncomingFromContext(WithoutTrace(ctx), trace.TraceID{1}); ok {
-		t.Error("WithoutTrace kept the state")
+	if ContinuedFromContext(ctx, trace.TraceID{2}) != nil {
+		t.Error("DSC of another trace returned")
+	}
+	// sample_rand lives in the member, not in the header.
+	header := "sentry-sample_rand=0.5,vendor=x"
+	dsc, _ := continued(t, trace.TraceID{1}, Sampled, header)
+	if sharesMemory(dsc.SampleRand(), header) {
+		t.Error("sample_rand shares the memory of the header")
 	}
 }
 
@@ -82,7 +87,7 @@ func TestSentryTrace(t *testing.T) {
 	if got := SentryTrace(trace.SpanContext{}); got != "" {
 		t.Errorf("invalid SpanContext: %q", got)
 	}
-	ts, err := TraceStateMember{Decision: Deferred}.Insert(trace.TraceState{})
+	ts, _, err := TraceStateMember{Decision: Deferred}.Insert(trace.TraceState{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,15 @@
 package protocol
 
 import (
+	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DSC keys this package reads or writes itself.
@@ -44,262 +51,326 @@ func keyRank(key string) int {
 	return 9
 }
 
-// dscEntry is one DSC member on its way out.
-type dscEntry struct {
-	key   string // without the prefix
-	value string
-	rank  int // position of key in the written order
-	// encoded marks a value still in baggage form (percent-encoded), as
-	// read from an incoming header; it is decoded while it is re-encoded.
-	encoded bool
+// DSC is the Dynamic Sampling Context of one trace: the Sentry members of
+// the baggage this process sends downstream for it. It has one of two
+// origins:
+//
+//   - continued: the usable Sentry members of the incoming baggage, frozen
+//     when Extract reads them. They are forwarded as they came when they
+//     are in written form already, else decoded and written again with the
+//     same values. Only a missing or invalid sample_rand is added, and,
+//     after a decision made in this process, sample_rate becomes its rate,
+//     unless no member came in at all.
+//   - started here: built once per trace from the configuration and the
+//     local root span, the first time the trace leaves the process.
+//
+// A DSC does not change once built, but for the encodings it caches.
+type DSC struct {
+	traceID    trace.TraceID
+	sampleRand string
+	continued  bool
+
+	// frozen holds a continued trace's usable incoming members, joined
+	// with commas as they came: the header itself when it held nothing
+	// else, else a copy, so that no third-party byte stays alive with the
+	// trace. It is empty when the DSC came in empty.
+	frozen string
+	count  int // members in frozen
+	// written reports that frozen is its own encoding: values in written
+	// form, keys in written order (so none repeats), sample_rand valid.
 	written bool
+	// upstreamRate is the incoming sample_rate, when valid.
+	upstreamRate    float64
+	hasUpstreamRate bool
+	// verbatim is frozen's encoding when written is set.
+	verbatim encoding
+
+	// head is what a DSC started here takes from the configuration;
+	// sampled and transaction come from the trace's decision and root.
+	head                 *Head
+	sampled, transaction string
+
+	// encoded caches the encoding for the rate last asked for.
+	encoded atomic.Pointer[encoding]
 }
 
-// dscEntries collects the DSC to write. Callers give it a backing array of
-// maxBaggageMembers entries so that it lives on the stack; the methods
-// return the slice rather than store through a pointer, which would move
-// that array to the heap.
-type dscEntries []dscEntry
+// encoding is a DSC's members in written form, in written order, joined
+// with commas, for one sample_rate.
+type encoding struct {
+	rate    string
+	members string
+	count   int
+}
 
-// set adds or replaces key; a later value wins. An empty value
-// removes the key: empty values are not members.
-func (e dscEntries) set(key, value string, encoded bool) dscEntries {
-	for i := range e {
-		if e[i].key == key {
-			if value == "" {
-				return slices.Delete(e, i, i+1)
-			}
-			e[i].value, e[i].encoded = value, encoded
-			return e
-		}
+// SampleRand returns the trace's sample_rand: the valid incoming value
+// verbatim, a backfill, or the one a trace started here derives.
+func (d *DSC) SampleRand() string { return d.sampleRand }
+
+// UpstreamRate returns the sample_rate of a continued trace's DSC, when it
+// came with a valid one.
+func (d *DSC) UpstreamRate() (float64, bool) { return d.upstreamRate, d.hasUpstreamRate }
+
+// MergeInto returns the baggage to write: the carrier's values existing,
+// their Sentry members replaced by the DSC's. rate is the rate of a
+// decision made in this process, or "". It returns "" when there is
+// nothing to write.
+func (d *DSC) MergeInto(existing []string, rate string) string {
+	e := d.encoding(rate)
+	return mergeBaggage(existing, e.members, e.count)
+}
+
+// Members returns the DSC's Sentry members as a baggage value alone, within
+// the W3C limits, for rate as MergeInto takes it.
+func (d *DSC) Members(rate string) string { return d.MergeInto(nil, rate) }
+
+// Decode returns the DSC's members keyed without the "sentry-" prefix,
+// values decoded, for rate as MergeInto takes it.
+func (d *DSC) Decode(rate string) map[string]string { return DecodeDSC(d.Members(rate)) }
+
+// encoding returns the DSC's encoding for rate.
+func (d *DSC) encoding(rate string) *encoding {
+	if d.continued && d.frozen == "" {
+		// A DSC that came in empty gets sample_rand alone, never a rate.
+		rate = ""
 	}
-	if value == "" {
+	if d.written && rate == "" {
+		return &d.verbatim
+	}
+	if e := d.encoded.Load(); e != nil && e.rate == rate {
 		return e
 	}
-	return append(e, dscEntry{key: key, value: value, rank: keyRank(key), encoded: encoded})
-}
-
-// addFrozen adds the Sentry members of a capped incoming baggage. Empty
-// members are dropped and do not erase an earlier value.
-func (e dscEntries) addFrozen(baggage string) dscEntries {
-	r := baggageReader{rest: baggage}
-	for {
-		key, value, ok := r.next()
-		if !ok {
-			return e
-		}
-		if k, ok := sentryKey(key); ok && value != "" {
-			e = e.set(k, value, true)
-		}
-	}
-}
-
-// sort puts the entries in the deterministic written order.
-func (e dscEntries) sort() {
-	slices.SortStableFunc(e, func(a, b dscEntry) int {
-		if a.rank != b.rank {
-			return a.rank - b.rank
-		}
-		return strings.Compare(a.key, b.key)
-	})
-}
-
-// encodedLen returns the written length of the member "sentry-<key>=<value>".
-func (d *dscEntry) encodedLen() int {
-	n := len(sentryPrefix) + len(d.key) + 1
-	v := d.value
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if d.encoded && c == '%' {
-			c = unescapeAt(v, i)
-			i += 2
-		}
-		if isUnreserved(c) {
-			n++
-		} else {
-			n += 3
-		}
-	}
-	return n
-}
-
-func (d *dscEntry) writeTo(b *strings.Builder) {
-	b.WriteString(sentryPrefix)
-	b.WriteString(d.key)
-	b.WriteByte('=')
-	// Runs of bytes that stay as they are go in one write.
-	v, run := d.value, 0
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if isUnreserved(c) {
-			continue
-		}
-		b.WriteString(v[run:i])
-		if d.encoded && c == '%' {
-			c = unescapeAt(v, i)
-			i += 2
-		}
-		if isUnreserved(c) {
-			b.WriteByte(c)
-		} else {
-			b.Write([]byte{'%', upperHex[c>>4], upperHex[c&0x0f]})
-		}
-		run = i + 1
-	}
-	b.WriteString(v[run:])
-}
-
-// unescapeAt decodes the escape "%XX" at v[i], validated when v was read.
-func unescapeAt(v string, i int) byte {
-	return byte(hexValue(v[i+1])<<4 | hexValue(v[i+2]))
-}
-
-// mergeBaggage returns the baggage to write: the carrier's non-empty
-// third-party elements byte for byte and in order, then the DSC in the
-// written order, each member added only if it keeps the value within 64
-// members and 8192 bytes. Stale Sentry members of the carrier go. It
-// returns "" when there is nothing to write.
-func mergeBaggage(existing []string, entries dscEntries) string {
-	size, count := thirdPartySize(existing)
-	entries.sort()
-	for i := range entries {
-		n := entries[i].encodedLen()
-		if size > 0 {
-			n++
-		}
-		if count < maxBaggageMembers && size+n <= maxBaggageBytes {
-			entries[i].written = true
-			size += n
-			count++
-		}
-	}
-	if size == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.Grow(size)
-	writeThirdParty(&b, existing)
-	for i := range entries {
-		if entries[i].written {
-			if b.Len() > 0 {
-				b.WriteByte(',')
-			}
-			entries[i].writeTo(&b)
-		}
-	}
-	return b.String()
-}
-
-// thirdPartySize returns the length and member count of the carrier's
-// third-party elements, joined.
-func thirdPartySize(values []string) (size, count int) {
-	forEachThirdParty(values, func(elem string) {
-		size += len(elem)
-		count++
-	})
-	if count > 0 {
-		size += count - 1 // commas
-	}
-	return size, count
-}
-
-// writeThirdParty writes the carrier's third-party elements, joined.
-func writeThirdParty(b *strings.Builder, values []string) {
-	forEachThirdParty(values, func(elem string) {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(elem)
-	})
-}
-
-// forEachThirdParty calls f with each non-empty, non-Sentry element of the
-// carrier's baggage values, trimmed of surrounding spaces and tabs.
-func forEachThirdParty(values []string, f func(string)) {
-	for _, v := range values {
-		for v != "" {
-			var elem string
-			elem, v, _ = strings.Cut(v, ",")
-			if elem = trimOWS(elem); elem != "" && !isSentryElement(elem) {
-				f(elem)
-			}
-		}
-	}
-}
-
-// frozenDSC is a DSC encoded once: a continued trace's, which never
-// changes but for the sample_rate of a local decision, which keys the
-// cache, or a head-of-trace one.
-type frozenDSC struct {
-	// Exactly one of state and head says where the entries come from when
-	// the encoded members cannot be reused.
-	state    *incomingState
-	head     *HeadDSC
-	rate     string // the sample_rate that replaced the upstream one, or ""
-	text     string // the members, encoded and joined
-	members  int
-	complete bool // every member fit within the limits on its own
-}
-
-// HeadDSC is the Dynamic Sampling Context of a trace this process started,
-// or the sample_rand alone of a continued trace whose context was lost.
-// Empty fields are not written.
-type HeadDSC struct {
-	TraceID, PublicKey, SampleRate, SampleRand, Sampled string
-	Release, Environment, Transaction, OrgID            string
-}
-
-// MergeInto returns the baggage to write: the carrier's values existing
-// with their Sentry members replaced by h. It returns "" when there is
-// nothing to write.
-func (h *HeadDSC) MergeInto(existing []string) string {
-	var backing [maxBaggageMembers]dscEntry
-	return mergeBaggage(existing, h.entries(backing[:0]))
-}
-
-// EncodedDSC is a head-of-trace DSC encoded once, to be merged into the
-// baggage of every Inject for the trace without encoding it again.
-type EncodedDSC struct {
-	f frozenDSC
-}
-
-// Encode returns h encoded.
-func (h HeadDSC) Encode() *EncodedDSC {
-	e := &EncodedDSC{f: frozenDSC{head: &h}}
-	var backing [maxBaggageMembers]dscEntry
-	e.f.fill(h.entries(backing[:0]))
+	var backing [maxBaggageMembers]dscMember
+	members := d.members(backing[:0], rate)
+	members.sort()
+	e := &encoding{rate: rate, count: len(members)}
+	e.members = members.write()
+	d.encoded.Store(e)
 	return e
 }
 
-// MergeInto returns what h.MergeInto(existing) returns for the DSC h that
-// e encodes.
-func (e *EncodedDSC) MergeInto(existing []string) string { return e.f.mergeInto(existing) }
-
-// entries appends the DSC to dst.
-func (h *HeadDSC) entries(dst dscEntries) dscEntries {
+// members appends the DSC's members to dst, sample_rate set to rate when
+// rate is not empty.
+func (d *DSC) members(dst dscMembers, rate string) dscMembers {
+	if d.continued {
+		dst = dst.addIncoming(d.frozen).set(keySampleRand, d.sampleRand, false)
+		if rate != "" {
+			dst = dst.set(keySampleRate, rate, false)
+		}
+		return dst
+	}
 	// Keys go in written order, so that sorting finds them sorted.
 	return dst.
-		set(keyTraceID, h.TraceID, false).
-		set(keyPublicKey, h.PublicKey, false).
-		set(keySampleRate, h.SampleRate, false).
-		set(keySampleRand, h.SampleRand, false).
-		set(keySampled, h.Sampled, false).
-		set(keyRelease, h.Release, false).
-		set(keyEnvironment, h.Environment, false).
-		set(keyTransaction, h.Transaction, false).
-		set(keyOrgID, h.OrgID, false)
+		set(keyTraceID, d.traceID.String(), false).
+		set(keyPublicKey, d.head.PublicKey, false).
+		set(keySampleRate, rate, false).
+		set(keySampleRand, d.sampleRand, false).
+		set(keySampled, d.sampled, false).
+		set(keyRelease, d.head.Release, false).
+		set(keyEnvironment, d.head.Environment, false).
+		set(keyTransaction, d.transaction, false).
+		set(keyOrgID, d.head.OrgID, false)
 }
 
-// MergeInto returns the baggage to write for the continued trace: the
-// carrier's values existing with their Sentry members replaced by the
-// frozen DSC. A decision made in this process replaces the upstream
-// sample_rate with its own rate, unless the DSC came in empty; rate is ""
-// otherwise.
-func (in Incoming) MergeInto(existing []string, rate string) string {
-	if in.state.frozenEmpty {
-		rate = ""
+// maxMemberValueLen bounds the trace state member value Extract writes:
+// "s:<decision>;r:" and a sample_rand.
+const maxMemberValueLen = len("s:x;r:") + maxSampleRandLen
+
+// readIncoming fills d, a continued trace's DSC, from the carrier's baggage
+// values, and returns the value of the sentry trace state member for the
+// remote parent, "s:<decision>;r:<sample_rand>", with the decoded org_id
+// and sampled values that Extract checks. It reads the header once: the
+// usable members are kept while they are read, sliced from the header
+// while they are the whole of it, copied once anything else appears.
+func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, sampled string) {
+	header := joinValues(values)
+	var (
+		rand, rate string
+		prevRank   = -1
+		prevKey    string
+		written    = true
+		// prefix is the length of the part of header that holds exactly
+		// the members kept so far, while copied is nil.
+		prefix int
+		copied *strings.Builder
+	)
+	r := baggageReader{rest: header}
+	for {
+		key, value, ok := r.next()
+		if !ok {
+			break
+		}
+		k, isSentry := sentryKey(key)
+		if !isSentry || value == "" {
+			continue
+		}
+		d.count++
+		rank := keyRank(k)
+		written = written && r.written && (rank > prevRank || rank == prevRank && k > prevKey)
+		prevRank, prevKey = rank, k
+		switch k {
+		case keySampleRand:
+			rand = value
+		case keySampleRate:
+			rate = value
+		case keyOrgID:
+			orgID = value
+		case keySampled:
+			sampled = value
+		}
+		if copied == nil && r.exact && (prefix == 0 && r.start == 0 || prefix > 0 && r.start == prefix+1) {
+			prefix = r.end
+			continue
+		}
+		if copied == nil {
+			copied = new(strings.Builder)
+			copied.Grow(len(header) + maxMemberValueLen)
+			copied.WriteString(header[:prefix])
+		}
+		if copied.Len() > 0 {
+			copied.WriteByte(',')
+		}
+		copied.WriteString(key)
+		copied.WriteByte('=')
+		copied.WriteString(value)
 	}
-	return in.state.frozenDSC(rate).mergeInto(existing)
+	// Decoding waits until the last value of each key is known.
+	if v, ok := percentDecode(rand); ok && validSampleRand(v) {
+		d.sampleRand = v
+	}
+	written = written && d.sampleRand != "" && d.sampleRand == rand
+	if v, ok := percentDecode(rate); ok {
+		d.upstreamRate, d.hasUpstreamRate = ParseRate(v)
+	}
+	orgID, _ = percentDecode(orgID)
+	orgID = trimOWS(orgID)
+	sampled, _ = percentDecode(sampled)
+
+	// The member and the kept members share one allocation; sample_rand
+	// is read from the member, so that nothing refers to the header.
+	b := copied
+	if b == nil {
+		b = new(strings.Builder)
+		if prefix == len(header) && len(values) == 1 {
+			d.frozen = header
+			b.Grow(maxMemberValueLen)
+		} else {
+			// Something besides the members was read: copy them.
+			b.Grow(prefix + maxMemberValueLen)
+			b.WriteString(header[:prefix])
+		}
+	}
+	frozenLen := b.Len()
+	var buf [maxMemberValueLen]byte
+	m := append(buf[:0], 's', ':', decision.char(), ';', 'r', ':')
+	if d.sampleRand != "" {
+		m = append(m, d.sampleRand...)
+	} else {
+		m = backfillSampleRand(m, d.traceID, decision, d.upstreamRate, d.hasUpstreamRate)
+	}
+	b.Write(m)
+	text := b.String()
+	if d.frozen == "" {
+		d.frozen = text[:frozenLen]
+	}
+	member = text[frozenLen:]
+	d.sampleRand = member[len("s:x;r:"):]
+	if written {
+		d.written = true
+		d.verbatim = encoding{members: d.frozen, count: d.count}
+	}
+	return member, orgID, sampled
+}
+
+// contradicts reports a baggage sampled value that disagrees with the
+// sentry-trace flag.
+func contradicts(sampled string, flag Decision) bool {
+	return sampled == "true" && flag == NotSampled || sampled == "false" && flag == Sampled
+}
+
+// Head is what the DSC of a trace started here takes from the
+// configuration, with the DSCs recently built from it.
+type Head struct {
+	PublicKey, Release, Environment, OrgID string
+
+	// recent keeps the DSCs of traces started here that Inject ran for
+	// recently, indexed by trace id, so that each is built once per trace
+	// while the memory stays fixed. A trace whose slot another took gets
+	// its DSC built again, equal to the first.
+	recent [recentHeads]atomic.Pointer[DSC]
+}
+
+// recentHeads bounds the DSCs a Head keeps: traces started here that
+// Inject runs for concurrently.
+const recentHeads = 256
+
+// DSCFor returns the DSC that Inject writes for sc in ctx, whose sentry
+// trace state member m has been parsed (hasMember reports one) and whose
+// decision is d: the frozen DSC of a continued trace, which Extract put in
+// ctx; a DSC started here for a trace this process is the head of, which
+// the sampler marks with h:1, or which has no sentry member at all (another
+// sampler started it); otherwise sample_rand alone, for a continued trace
+// whose context was lost, which lost reports.
+func (h *Head) DSCFor(ctx context.Context, sc trace.SpanContext, m TraceStateMember, hasMember bool, d Decision) (_ *DSC, lost bool) {
+	if c := ContinuedFromContext(ctx, sc.TraceID()); c != nil {
+		return c, false
+	}
+	// The trace's sample_rand, in a buffer, so that a cached DSC is found
+	// without a string made for it.
+	var buf [maxSampleRandLen]byte
+	rand := appendSampleRandOf(buf[:0], sc, m)
+	if hasMember && (!m.Head || sc.IsRemote()) {
+		return &DSC{traceID: sc.TraceID(), sampleRand: string(rand), continued: true}, true
+	}
+	var sampled, transaction string
+	switch d {
+	case Sampled:
+		sampled = "true"
+	case NotSampled:
+		sampled = "false"
+	}
+	// Without a decision there is no rate and no transaction either.
+	if d != Deferred {
+		if hasMember {
+			transaction = m.Transaction
+		} else {
+			transaction = localRootTransaction(trace.SpanFromContext(ctx), sc)
+		}
+	}
+	slot := &h.recent[int(sc.TraceID()[len(trace.TraceID{})-1])%recentHeads]
+	if c := slot.Load(); c != nil && c.traceID == sc.TraceID() && c.sampleRand == string(rand) &&
+		c.sampled == sampled && c.transaction == transaction {
+		return c, false
+	}
+	c := &DSC{traceID: sc.TraceID(), sampleRand: string(rand), head: h, sampled: sampled, transaction: transaction}
+	slot.Store(c)
+	return c, false
+}
+
+// rootSpan is the part of a recording SDK span that tells whether it is a
+// local root and what it is called.
+type rootSpan interface {
+	Name() string
+	Parent() trace.SpanContext
+	Attributes() []attribute.KeyValue
+}
+
+// localRootTransaction returns span's name, cut to Sentry's length, when
+// span is the recording local root of sc and its name is of good quality
+// (not a raw URL); "" otherwise. It serves traces sampled by other
+// samplers, which record no name.
+func localRootTransaction(span trace.Span, sc trace.SpanContext) string {
+	r, ok := span.(rootSpan)
+	if !ok || !span.IsRecording() || span.SpanContext().SpanID() != sc.SpanID() {
+		return ""
+	}
+	if parent := r.Parent(); parent.IsValid() && !parent.IsRemote() {
+		return ""
+	}
+	if TransactionSource(r.Attributes()) == SourceURL {
+		return ""
+	}
+	name, _ := CutTransaction(r.Name())
+	return name
 }
 
 // DecodeDSC returns the Dynamic Sampling Context in a baggage value: its
@@ -308,7 +379,7 @@ func (in Incoming) MergeInto(existing []string, rate string) string {
 // there is none.
 func DecodeDSC(baggage string) map[string]string {
 	var dsc map[string]string
-	r := baggageReader{rest: capBaggage(baggage)}
+	r := baggageReader{rest: joinValues([]string{baggage})}
 	for {
 		key, value, ok := r.next()
 		if !ok {
@@ -327,54 +398,134 @@ func DecodeDSC(baggage string) map[string]string {
 	}
 }
 
-// frozenDSC returns the encoded DSC of s with sample_rate replaced by rate
-// when rate is not empty.
-func (s *incomingState) frozenDSC(rate string) *frozenDSC {
-	if rate == "" && s.verbatim.text != "" {
-		return &s.verbatim
-	}
-	if f := s.frozen.Load(); f != nil && f.rate == rate {
-		return f
-	}
-	var backing [maxBaggageMembers]dscEntry
-	f := &frozenDSC{state: s, rate: rate}
-	f.fill(s.entries(backing[:0], rate))
-	s.frozen.Store(f)
-	return f
+// dscMember is one DSC member on its way out.
+type dscMember struct {
+	key   string // without the prefix
+	value string
+	rank  int // position of key in the written order
+	// encoded marks a value still in baggage form (percent-encoded), as
+	// read from an incoming header; it is decoded while it is re-encoded.
+	encoded bool
 }
 
-// fill encodes entries into f.
-func (f *frozenDSC) fill(entries dscEntries) {
-	f.text, f.complete = mergeBaggage(nil, entries), true
-	for _, e := range entries {
-		if e.written {
-			f.members++
-		} else {
-			f.complete = false
+// dscMembers collects the members to write. Callers give it a backing array
+// of maxBaggageMembers members so that it lives on the stack; the methods
+// return the slice rather than store through a pointer, which would move
+// that array to the heap.
+type dscMembers []dscMember
+
+// set adds or replaces key; a later value wins. An empty value removes the
+// key: empty values are not members.
+func (ms dscMembers) set(key, value string, encoded bool) dscMembers {
+	for i := range ms {
+		if ms[i].key == key {
+			if value == "" {
+				return slices.Delete(ms, i, i+1)
+			}
+			ms[i].value, ms[i].encoded = value, encoded
+			return ms
+		}
+	}
+	if value == "" {
+		return ms
+	}
+	return append(ms, dscMember{key: key, value: value, rank: keyRank(key), encoded: encoded})
+}
+
+// addIncoming adds the Sentry members of an incoming baggage value, kept
+// as they came.
+func (ms dscMembers) addIncoming(baggage string) dscMembers {
+	r := baggageReader{rest: baggage}
+	for {
+		key, value, ok := r.next()
+		if !ok {
+			return ms
+		}
+		if k, ok := sentryKey(key); ok && value != "" {
+			ms = ms.set(k, value, true)
 		}
 	}
 }
 
-// mergeInto merges the frozen DSC into the carrier's baggage values as
-// mergeBaggage does, reusing the encoded members when they all fit.
-func (f *frozenDSC) mergeInto(existing []string) string {
-	size, count := thirdPartySize(existing)
-	switch {
-	case count == 0:
-		return f.text
-	case f.text == "":
-		return mergeBaggage(existing, nil)
-	case f.complete && size+1+len(f.text) <= maxBaggageBytes && count+f.members <= maxBaggageMembers:
-		var b strings.Builder
-		b.Grow(size + 1 + len(f.text))
-		writeThirdParty(&b, existing)
-		b.WriteByte(',')
-		b.WriteString(f.text)
-		return b.String()
+// sort puts the members in the written order.
+func (ms dscMembers) sort() {
+	slices.SortStableFunc(ms, func(a, b dscMember) int {
+		if a.rank != b.rank {
+			return a.rank - b.rank
+		}
+		return strings.Compare(a.key, b.key)
+	})
+}
+
+// write returns the members in written form, joined with commas: each
+// "sentry-<key>=<value>", with every byte of the value that is not RFC 3986
+// unreserved percent-encoded in uppercase.
+func (ms dscMembers) write() string {
+	size := 0
+	for i := range ms {
+		size += len(sentryPrefix) + len(ms[i].key) + 1 + 3*len(ms[i].value) + 1
 	}
-	var backing [maxBaggageMembers]dscEntry
-	if f.head != nil {
-		return mergeBaggage(existing, f.head.entries(backing[:0]))
+	var b strings.Builder
+	b.Grow(size)
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(sentryPrefix)
+		b.WriteString(m.key)
+		b.WriteByte('=')
+		for j := 0; j < len(m.value); j++ {
+			c := m.value[j]
+			if m.encoded && c == '%' {
+				c = unescapeAt(m.value, j)
+				j += 2
+			}
+			if isUnreserved(c) {
+				b.WriteByte(c)
+			} else {
+				b.WriteByte('%')
+				b.WriteByte(upperHex[c>>4])
+				b.WriteByte(upperHex[c&0x0f])
+			}
+		}
 	}
-	return mergeBaggage(existing, f.state.entries(backing[:0], f.rate))
+	return b.String()
+}
+
+// DSCWriter is implemented by the propagators of this module: WrittenDSC
+// returns the DSC that Inject writes for ctx and the sample_rate of a
+// decision made in this process ("" for none), and false where Inject
+// writes none (no valid span context, or Inject suppressed).
+type DSCWriter interface {
+	WrittenDSC(ctx context.Context) (dsc *DSC, rate string, ok bool)
+}
+
+// WrittenMembers returns the Sentry members of the baggage that p writes
+// for ctx, as a baggage value, or "". A propagator of this module is read
+// directly; any other, such as a composite built from OTEL_PROPAGATORS
+// around one, is asked to Inject into an empty carrier, without the
+// OpenTelemetry baggage, whose members it would write first.
+func WrittenMembers(ctx context.Context, p propagation.TextMapPropagator) string {
+	if w, ok := p.(DSCWriter); ok {
+		if dsc, rate, ok := w.WrittenDSC(ctx); ok {
+			return dsc.Members(rate)
+		}
+		return ""
+	}
+	c := propagation.MapCarrier{}
+	p.Inject(baggage.ContextWithoutBaggage(ctx), c)
+	var b strings.Builder
+	r := baggageReader{rest: joinValues([]string{c.Get(HeaderBaggage)})}
+	for {
+		key, value, ok := r.next()
+		if !ok {
+			return b.String()
+		}
+		if _, isSentry := sentryKey(key); isSentry && value != "" {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(key + "=" + value)
+		}
+	}
 }

@@ -1,24 +1,45 @@
 package protocol
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/vectors"
 )
 
-func entriesOf(kv ...string) dscEntries {
-	var e dscEntries
+func membersOf(kv ...string) dscMembers {
+	var ms dscMembers
 	for i := 0; i < len(kv); i += 2 {
-		e = e.set(kv[i], kv[i+1], false)
+		ms = ms.set(kv[i], kv[i+1], false)
 	}
-	return e
+	return ms
+}
+
+// writeMembers merges ms into the carrier's baggage values as Inject does.
+func writeMembers(carrier []string, ms dscMembers) string {
+	ms.sort()
+	return mergeBaggage(carrier, ms.write(), len(ms))
+}
+
+// continued returns the DSC that Extract keeps for an incoming trace
+// traceID with decision d and the baggage values, and the trace state
+// member it writes.
+func continued(t testing.TB, traceID trace.TraceID, d Decision, values ...string) (*DSC, string) {
+	t.Helper()
+	ctx, member, _, _ := Continue(context.Background(), traceID, d, values)
+	dsc := ContinuedFromContext(ctx, traceID)
+	if dsc == nil {
+		t.Fatal("Continue stored no DSC")
+	}
+	return dsc, member
 }
 
 func splitMembers(b string) []string {
@@ -36,24 +57,24 @@ func memberSet(b string) map[string]bool {
 	return set
 }
 
-// entriesOfMap returns the entries of m in key order, so that a test
+// membersOfMap returns the members of m in key order, so that a test
 // does not depend on map iteration.
-func entriesOfMap(m map[string]string) dscEntries {
-	var e dscEntries
+func membersOfMap(m map[string]string) dscMembers {
+	var ms dscMembers
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		e = e.set(k, m[k], false)
+		ms = ms.set(k, m[k], false)
 	}
-	return e
+	return ms
 }
 
 func TestWriteDSC(t *testing.T) { // V-BS
 	for _, tt := range vectors.DSCWrite() {
 		t.Run(tt.ID, func(t *testing.T) {
-			entries := entriesOfMap(tt.DSC)
+			ms := membersOfMap(tt.DSC)
 			if tt.Parse != "" {
-				entries = dscEntries(nil).addFrozen(tt.Parse)
+				ms = dscMembers(nil).addIncoming(tt.Parse)
 			}
-			got := mergeBaggage(tt.Carrier, entries)
+			got := writeMembers(tt.Carrier, ms)
 			if tt.Ordered {
 				if got != strings.Join(tt.Want, ",") {
 					t.Errorf("got %q (%d bytes), want %q", got, len(got), tt.Want)
@@ -83,11 +104,11 @@ func TestWriteLimits(t *testing.T) { // V-BS-8, V-BS-9 (generated fixtures), BG-
 	known := []string{"trace_id", strings.Repeat("a", 32), "public_key", "k", "sample_rate", "0.5",
 		"sample_rand", "0.1", "sampled", "true", "release", "r", "environment", "e", "transaction", "t", "org_id", "1"}
 	t.Run("V-BS-8", func(t *testing.T) {
-		e := entriesOf(known...)
+		dsc := membersOf(known...)
 		for i := 0; i <= 764; i++ {
-			e = e.set(fmt.Sprintf("foo%d", i), strconv.Itoa(i), false)
+			dsc = dsc.set(fmt.Sprintf("foo%d", i), strconv.Itoa(i), false)
 		}
-		got := mergeBaggage(nil, e)
+		got := writeMembers(nil, dsc)
 		ms := splitMembers(got)
 		if len(ms) > maxBaggageMembers || len(got) > maxBaggageBytes {
 			t.Fatalf("%d members, %d bytes", len(ms), len(got))
@@ -122,7 +143,7 @@ func TestWriteLimits(t *testing.T) { // V-BS-8, V-BS-9 (generated fixtures), BG-
 		if len(existing) != 8190 {
 			t.Fatalf("fixture is %d bytes", len(existing))
 		}
-		if got := mergeBaggage([]string{existing}, entriesOf(known...)); got != existing {
+		if got := writeMembers([]string{existing}, membersOf(known...)); got != existing {
 			t.Errorf("carrier changed: %d bytes", len(got))
 		}
 	})
@@ -141,7 +162,8 @@ func TestSampleRand(t *testing.T) { // V-SR, SM-10..13
 				if !ok {
 					t.Fatalf("sentry-trace %q does not parse", tt.SentryTrace)
 				}
-				r, rateOK := ParseRate(ScanDSC([]string{tt.Baggage}).SampleRate)
+				dsc, _ := continued(t, tid, d, tt.Baggage)
+				r, rateOK := dsc.UpstreamRate()
 				v := string(backfillSampleRand(nil, tid, d, r, rateOK))
 				x, valid := ParseSampleRand(v)
 				if !valid || len(v) != sampleRandLen {
@@ -158,15 +180,16 @@ func TestSampleRand(t *testing.T) { // V-SR, SM-10..13
 				if !ok {
 					t.Fatalf("sentry-trace %q does not parse", tt.SentryTrace)
 				}
-				in, _ := NewIncoming(tid, d, ScanDSC([]string{tt.Baggage}))
-				if v := in.SampleRand(); len(v) != sampleRandLen {
+				dsc, _ := continued(t, tid, d, tt.Baggage)
+				if v := dsc.SampleRand(); len(v) != sampleRandLen {
 					t.Errorf("sample_rand %q, want a regenerated 6-decimal value", v)
 				}
 			default: // kept verbatim; the sampling tests check the decision
 				if _, valid := ParseSampleRand(tt.Want); !valid {
 					t.Errorf("%q not valid", tt.Want)
 				}
-				if got := ScanDSC([]string{tt.Baggage}).SampleRand; got != tt.Want {
+				dsc, _ := continued(t, trace.TraceID{1}, Sampled, tt.Baggage)
+				if got := dsc.SampleRand(); got != tt.Want {
 					t.Errorf("sample_rand %q, want %q verbatim", got, tt.Want)
 				}
 			}
@@ -239,16 +262,22 @@ func TestHeadSampleRandSpreads(t *testing.T) { // SM-9: trace ids that differ in
 	}
 }
 
+// memberValue returns m's wire form and whether its name was cut.
+func memberValue(m TraceStateMember) (string, bool) {
+	v, cut := m.appendTo(nil)
+	return string(v), cut
+}
+
 func TestTraceStateMember(t *testing.T) { // OT-4
 	m := TraceStateMember{Decision: Sampled, SampleRand: "0.123456", Rate: "0.25", Head: true, Transaction: "GET /users/{id}"}
-	if got, want := m.String(), "s:1;r:0.123456;t:0.25;h:1;n:GET%20/users/{id}"; got != want {
-		t.Errorf("String() = %q, want %q", got, want)
+	if got, cut := memberValue(m); got != "s:1;r:0.123456;t:0.25;h:1;n:GET%20/users/{id}" || cut {
+		t.Errorf("value %q (name cut: %v)", got, cut)
 	}
 	ts, err := trace.ParseTraceState("a=1,b=2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err = m.Insert(ts)
+	ts, _, err = m.Insert(ts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,11 +288,6 @@ func TestTraceStateMember(t *testing.T) { // OT-4
 	if !ok || back != m {
 		t.Errorf("round trip %+v, want %+v", back, m)
 	}
-	long := m
-	long.Transaction = strings.Repeat("x;", 200)
-	if got := long.String(); strings.Contains(got, "n:") || len(got) > maxTraceStateValue {
-		t.Errorf("overlong name kept: %q", got)
-	}
 	for _, v := range []string{"", "r:0.1", "s:2;r:0.1", "s:;r:0.1"} {
 		if _, ok := parseTraceStateValue(v); ok {
 			t.Errorf("%q accepted as a member", v)
@@ -271,5 +295,55 @@ func TestTraceStateMember(t *testing.T) { // OT-4
 	}
 	if got, ok := parseTraceStateValue("s:d;r:1.5;t:2;x:y;h:0"); !ok || got.SampleRand != "" || got.Rate != "" || got.Head {
 		t.Errorf("invalid fields kept: %+v", got)
+	}
+}
+
+// A name too long for the member is cut to what fits, at a character,
+// never dropped and never cut inside an escape.
+func TestTraceStateMemberCutsName(t *testing.T) {
+	for _, name := range []string{
+		strings.Repeat("x;", 200),
+		strings.Repeat("é", 150),
+		strings.Repeat("a", 230) + "€€€",
+		"GET /" + strings.Repeat("ab", 120),
+	} {
+		m := TraceStateMember{Decision: Sampled, SampleRand: "0.123456", Rate: "0.25", Head: true, Transaction: name}
+		got, cut := memberValue(m)
+		if !cut || len(got) > maxTraceStateValue || !strings.Contains(got, ";n:") {
+			t.Errorf("%.20q...: value %q (%d bytes), cut %v", name, got, len(got), cut)
+			continue
+		}
+		ts, _, err := m.Insert(trace.TraceState{})
+		if err != nil {
+			t.Fatalf("%.20q...: %v", name, err)
+		}
+		back, ok := ParseTraceState(ts)
+		if !ok || back.Transaction == "" || !strings.HasPrefix(name, back.Transaction) || !utf8.ValidString(back.Transaction) {
+			t.Errorf("%.20q...: read back %q", name, back.Transaction)
+		}
+		// Nothing more of the name would have fitted.
+		next, _ := utf8.DecodeRuneInString(name[len(back.Transaction):])
+		if _, cut := memberValue(TraceStateMember{Decision: Sampled, SampleRand: "0.123456", Rate: "0.25", Head: true,
+			Transaction: back.Transaction + string(next)}); !cut {
+			t.Errorf("%.20q...: cut at %d bytes, one more character fits", name, len(back.Transaction))
+		}
+	}
+}
+
+func TestCutTransaction(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		want string
+		cut  bool
+	}{
+		{"", "", false},
+		{"GET /users/{id}", "GET /users/{id}", false},
+		{strings.Repeat("a", 200), strings.Repeat("a", 200), false},
+		{strings.Repeat("a", 201), strings.Repeat("a", 200), true},
+		{strings.Repeat("日", 250), strings.Repeat("日", 200), true},
+	} {
+		if got, cut := CutTransaction(tt.name); got != tt.want || cut != tt.cut {
+			t.Errorf("CutTransaction(%.10q... %d bytes) = %d bytes, %v; want %d bytes, %v", tt.name, len(tt.name), len(got), cut, len(tt.want), tt.cut)
+		}
 	}
 }

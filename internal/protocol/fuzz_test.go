@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/url"
@@ -202,14 +203,10 @@ func FuzzBaggage(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in1 string, inPad uint16, in2, ex1 string, exPad uint16, ex2, name string) {
 		incoming := vectors.Padded(in1, inPad, in2)
-		joined := joinValues(incoming)
 		full := strings.Join(incoming, ",")
-		if !strings.HasPrefix(full, joined) {
-			t.Fatalf("joinValues(%q) = %q, not a prefix of the joined values", incoming, joined)
-		}
-		capped := capBaggage(joined)
-		if other := capBaggage(full); capped != other {
-			t.Fatalf("capBaggage(joinValues) = %q, capBaggage(full join) = %q", capped, other)
+		capped := joinValues(incoming)
+		if other := joinValues([]string{full}); capped != other {
+			t.Fatalf("joinValues(%q) = %q, joinValues of the full join = %q", incoming, capped, other)
 		}
 		fuzzCheckCap(t, full, capped)
 
@@ -222,7 +219,7 @@ func FuzzBaggage(f *testing.F) {
 			if !ok {
 				break
 			}
-			if !isToken(key) || !strings.Contains(capped, key) {
+			if !IsToken(key) || !strings.Contains(capped, key) {
 				t.Fatalf("baggageReader key %q is not a token of the input", key)
 			}
 			if want := fuzzIsWritten(t, value); r.written != want {
@@ -246,44 +243,51 @@ func FuzzBaggage(f *testing.F) {
 				wantKept = append(wantKept, m.key+"="+m.value)
 			}
 		}
-		dsc := ScanDSC(incoming)
+		ctx, member, orgID, contradicted := Continue(context.Background(), trace.TraceID{1}, Sampled, incoming)
+		dsc := ContinuedFromContext(ctx, trace.TraceID{1})
 		wantRand := last[keySampleRand]
 		if _, ok := ParseSampleRand(wantRand); !ok {
 			wantRand = ""
 		}
-		if dsc.Usable != usable || dsc.SampleRand != wantRand || dsc.SampleRate != last[keySampleRate] ||
-			dsc.OrgID != strings.Trim(last[keyOrgID], " \t") || dsc.Sampled != last[keySampled] {
-			t.Fatalf("ScanDSC(%q) = %+v; reference DSC %q", capped, dsc, last)
+		wantRate, wantRateOK := ParseRate(last[keySampleRate])
+		gotRate, gotRateOK := dsc.UpstreamRate()
+		if wantRand != "" && dsc.SampleRand() != wantRand || member != "s:1;r:"+dsc.SampleRand() ||
+			gotRateOK != wantRateOK || gotRate != wantRate ||
+			orgID != strings.Trim(last[keyOrgID], " \t") || contradicted != (last[keySampled] == "false") {
+			t.Fatalf("Continue(%q): sample_rand %q, member %q, rate %v (%v), org id %q, contradicted %v; reference DSC %q",
+				capped, dsc.SampleRand(), member, gotRate, gotRateOK, orgID, contradicted, last)
 		}
 
-		// The state Extract keeps holds the Sentry members alone, and they
+		// The DSC Extract keeps holds the Sentry members alone, and they
 		// read back as the same DSC.
-		in, _ := NewIncoming(trace.TraceID{1}, Sampled, dsc)
-		if kept := strings.Join(wantKept, ","); in.state.sentry != kept {
-			t.Fatalf("kept members %q, want %q", in.state.sentry, kept)
+		if kept := strings.Join(wantKept, ","); dsc.frozen != kept || (dsc.frozen != "") != usable {
+			t.Fatalf("kept members %q, want %q", dsc.frozen, kept)
 		}
-		fuzzCheckKept(t, in.state.sentry)
-		if kept := DecodeDSC(in.state.sentry); !maps.Equal(kept, last) {
-			t.Fatalf("kept members %q decode to %q, want %q", in.state.sentry, kept, last)
+		fuzzCheckKept(t, dsc.frozen)
+		if kept := DecodeDSC(dsc.frozen); !maps.Equal(kept, last) {
+			t.Fatalf("kept members %q decode to %q, want %q", dsc.frozen, kept, last)
+		}
+		// Forwarded as they came, they are what decoding and writing them
+		// again gives.
+		rebuilt := dsc.members(nil, "")
+		rebuilt.sort()
+		if got, want := dsc.encoding("").members, rebuilt.write(); got != want {
+			t.Fatalf("frozen DSC of %q written as %q, written again %q", capped, got, want)
 		}
 
 		// mergeBaggage: the frozen DSC as Inject writes it, plus raw values.
-		var backing [maxBaggageMembers]dscEntry
-		entries := dscEntries(backing[:0])
-		entries = entries.addFrozen(capped)
-		sampleRand := dsc.SampleRand
-		if sampleRand == "" {
-			sampleRand = "0.123456"
-		}
-		entries = entries.set(keySampleRand, sampleRand, false)
+		var backing [maxBaggageMembers]dscMember
+		ms := dscMembers(backing[:0]).addIncoming(capped)
+		sampleRand := dsc.SampleRand()
+		ms = ms.set(keySampleRand, sampleRand, false)
 		last[keySampleRand] = sampleRand
 		if name != "" {
-			entries = entries.set(keyTransaction, name, false)
+			ms = ms.set(keyTransaction, name, false)
 			last[keyTransaction] = name
 		}
 		existing := vectors.Padded(ex1, exPad, ex2)
-		merged := mergeBaggage(existing, slices.Clone(entries))
-		if again := mergeBaggage(existing, slices.Clone(entries)); again != merged {
+		merged := writeMembers(existing, slices.Clone(ms))
+		if again := writeMembers(existing, slices.Clone(ms)); again != merged {
 			t.Fatalf("mergeBaggage is not deterministic: %q, then %q", merged, again)
 		}
 		fuzzCheckMerged(t, existing, merged, last)
@@ -311,16 +315,16 @@ func fuzzCheckCap(t *testing.T, full, capped string) {
 	switch {
 	case len(full) <= maxBaggageBytes:
 		if capped != full {
-			t.Fatalf("capBaggage cut a value of %d bytes to %d", len(full), len(capped))
+			t.Fatalf("joinValues cut a value of %d bytes to %d", len(full), len(capped))
 		}
 	case len(capped) > maxBaggageBytes || !strings.HasPrefix(full, capped):
-		t.Fatalf("capBaggage returned %d bytes that are not a prefix within the limit", len(capped))
+		t.Fatalf("joinValues returned %d bytes that are not a prefix within the limit", len(capped))
 	case len(capped) == maxBaggageBytes && full[maxBaggageBytes] == ',':
 		// The boundary falls on a comma: nothing is cut.
 	default:
 		if capped != "" && !strings.HasSuffix(capped, ",") ||
 			strings.Contains(full[len(capped):maxBaggageBytes], ",") {
-			t.Fatalf("capBaggage dropped more than the member cut by the boundary (kept %d bytes)", len(capped))
+			t.Fatalf("joinValues dropped more than the member cut by the boundary (kept %d bytes)", len(capped))
 		}
 	}
 }
@@ -437,21 +441,21 @@ func FuzzTraceStateMember(f *testing.F) {
 		if !ok {
 			return
 		}
-		back, ok := parseTraceStateValue(m.String())
+		written, cut := memberValue(m)
+		back, ok := parseTraceStateValue(written)
 		if !ok {
-			t.Fatalf("%q parsed as %+v, written as %q, which does not parse", v, m, m.String())
-		}
-		if m.Transaction != "" && len(m.String()) <= maxTraceStateValue && back.Transaction == "" {
-			return // a name too long for the member is left out
+			t.Fatalf("%q parsed as %+v, written as %q, which does not parse", v, m, written)
 		}
 		if back.Decision != m.Decision || back.SampleRand != m.SampleRand || back.Rate != m.Rate || back.Head != m.Head {
 			t.Fatalf("%q: %+v, then %+v", v, m, back)
 		}
-		if back.Transaction != "" && back.Transaction != m.Transaction {
-			t.Fatalf("%q: name %q, then %q", v, m.Transaction, back.Transaction)
+		// A name too long for the member is cut, never dropped or changed.
+		if cut != (back.Transaction != m.Transaction) || !strings.HasPrefix(m.Transaction, back.Transaction) ||
+			m.Transaction != "" && back.Transaction == "" && len(written)+len(";n:")+3 < maxTraceStateValue {
+			t.Fatalf("%q: name %q, then %q (cut %v)", v, m.Transaction, back.Transaction, cut)
 		}
-		if len(m.String()) > maxTraceStateValue && m.Transaction == "" {
-			t.Fatalf("%q: member of %d bytes", v, len(m.String()))
+		if len(written) > maxTraceStateValue {
+			t.Fatalf("%q: member of %d bytes", v, len(written))
 		}
 	})
 }

@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 
 	"go.opentelemetry.io/otel/trace"
@@ -74,20 +75,32 @@ func FormatRate(rate float64) string {
 // trace id. Every span, sampler and Inject for the trace computes the same
 // value without shared state.
 func HeadSampleRand(traceID trace.TraceID, ts trace.TraceState) string {
-	if ot := ParseOTMember(ts); ot.HasRV {
-		return sampleRandFromRV(ot.RV)
-	}
 	var buf [sampleRandLen]byte
-	return string(appendSampleRand(buf[:0], traceHash(traceID)%sampleRandSteps))
+	return string(appendHeadSampleRand(buf[:0], traceID, ts))
 }
 
-// SampleRandOf returns the sample_rand the sentry member m of sc carries,
-// or, without one, the head sample_rand of sc's trace.
-func SampleRandOf(sc trace.SpanContext, m TraceStateMember) string {
-	if m.SampleRand != "" {
-		return m.SampleRand
+func appendHeadSampleRand(dst []byte, traceID trace.TraceID, ts trace.TraceState) []byte {
+	if ot := ParseOTMember(ts); ot.HasRV {
+		return appendSampleRandFromRV(dst, ot.RV)
 	}
-	return HeadSampleRand(sc.TraceID(), sc.TraceState())
+	return appendSampleRand(dst, traceHash(traceID)%sampleRandSteps)
+}
+
+// appendSampleRandFromRV maps OTel randomness back to a 6-decimal
+// sample_rand, truncating: floor((2^56-1-rv)*10^6/2^56) in 128-bit
+// integers, since the float64 quotient rounds (2^56-1)/2^56 up to 1.
+func appendSampleRandFromRV(dst []byte, rv uint64) []byte {
+	hi, lo := bits.Mul64(otRandomness-1-rv, sampleRandSteps)
+	return appendSampleRand(dst, hi<<8|lo>>56)
+}
+
+// appendSampleRandOf appends the sample_rand that the sentry member m of
+// sc carries, or, without one, the head sample_rand of sc's trace.
+func appendSampleRandOf(dst []byte, sc trace.SpanContext, m TraceStateMember) []byte {
+	if m.SampleRand != "" {
+		return append(dst, m.SampleRand...)
+	}
+	return appendHeadSampleRand(dst, sc.TraceID(), sc.TraceState())
 }
 
 // backfillSampleRand appends the sample_rand for a continued trace that

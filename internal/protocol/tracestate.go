@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -43,12 +44,8 @@ func ParseTraceState(ts trace.TraceState) (TraceStateMember, bool) {
 
 func parseTraceStateValue(v string) (m TraceStateMember, ok bool) {
 	for v != "" {
-		field := v
-		if i := strings.IndexByte(v, ';'); i >= 0 {
-			field, v = v[:i], v[i+1:]
-		} else {
-			v = ""
-		}
+		var field string
+		field, v, _ = strings.Cut(v, ";")
 		// Every field this project reads has a one-letter key, with or
 		// without ":value".
 		if len(field) == 0 || len(field) > 1 && field[1] != ':' {
@@ -87,24 +84,40 @@ func parseTraceStateValue(v string) (m TraceStateMember, ok bool) {
 	return m, ok
 }
 
+// DecisionOf returns the Sentry decision a SpanContext carries: Sampled
+// when FlagsSampled is set, Deferred when its sentry trace state member
+// says so, NotSampled otherwise.
+func DecisionOf(sc trace.SpanContext) Decision {
+	m, ok := ParseTraceState(sc.TraceState())
+	return m.DecisionOf(sc, ok)
+}
+
+// DecisionOf is the package's DecisionOf for the SpanContext sc whose
+// sentry member, parsed already, is m; ok reports that sc has one.
+func (m TraceStateMember) DecisionOf(sc trace.SpanContext, ok bool) Decision {
+	switch {
+	case sc.IsSampled():
+		return Sampled
+	case ok && m.Decision == Deferred:
+		return Deferred
+	}
+	return NotSampled
+}
+
 // Insert returns ts with the sentry member set to m, placed first as W3C
 // requires for an updated member. Other members are kept; when ts is full,
 // OpenTelemetry drops the right-most one. A transaction name that would
-// break the 256-character limit is left out; other invalid field values
-// make Insert fail.
-func (m TraceStateMember) Insert(ts trace.TraceState) (trace.TraceState, error) {
-	return ts.Insert(TraceStateKey, m.String())
-}
-
-// String returns the member's value in wire form.
-func (m TraceStateMember) String() string {
+// break the 256-character limit is cut, at a character, to what fits;
+// nameCut reports it. Other invalid field values make Insert fail.
+func (m TraceStateMember) Insert(ts trace.TraceState) (_ trace.TraceState, nameCut bool, err error) {
 	var buf [maxTraceStateValue]byte
-	return string(m.appendTo(buf[:0]))
+	value, nameCut := m.appendTo(buf[:0])
+	ts, err = ts.Insert(TraceStateKey, string(value))
+	return ts, nameCut, err
 }
 
-func (m TraceStateMember) appendTo(dst []byte) []byte {
-	start := len(dst)
-	dst = append(dst, 's', ':', decisionChar(m.Decision))
+func (m TraceStateMember) appendTo(dst []byte) (_ []byte, nameCut bool) {
+	dst = append(dst, 's', ':', m.Decision.char())
 	if m.SampleRand != "" {
 		dst = append(append(dst, ";r:"...), m.SampleRand...)
 	}
@@ -114,39 +127,47 @@ func (m TraceStateMember) appendTo(dst []byte) []byte {
 	if m.Head {
 		dst = append(dst, ";h:1"...)
 	}
-	if m.Transaction != "" && len(dst)-start+len(";n:")+nameEncodedLen(m.Transaction) <= maxTraceStateValue {
-		dst = appendNameEncoded(append(dst, ";n:"...), m.Transaction)
+	if m.Transaction == "" || len(dst)+len(";n:")+1 > maxTraceStateValue {
+		return dst, m.Transaction != ""
 	}
-	return dst
+	dst = append(dst, ";n:"...)
+	return appendNameWithin(dst, m.Transaction, maxTraceStateValue)
 }
 
-// nameNeedsEscape reports the bytes that the n field percent-encodes:
-// field and member delimiters, space, '%' and anything outside 0x21-0x7E.
+// appendNameWithin appends the n field's encoding of name, percent-encoding
+// field and member delimiters, space, '%' and bytes outside 0x21-0x7E,
+// and stops at the last whole character that keeps dst within limit bytes.
+// It reports whether it stopped before the end of name.
+func appendNameWithin(dst []byte, name string, limit int) ([]byte, bool) {
+	for i := 0; i < len(name); {
+		_, size := utf8.DecodeRuneInString(name[i:])
+		encoded := 0
+		for _, c := range []byte(name[i : i+size]) {
+			encoded++
+			if nameNeedsEscape(c) {
+				encoded += 2
+			}
+		}
+		if len(dst)+encoded > limit {
+			return dst, true
+		}
+		for _, c := range []byte(name[i : i+size]) {
+			if nameNeedsEscape(c) {
+				dst = appendEscape(dst, c)
+			} else {
+				dst = append(dst, c)
+			}
+		}
+		i += size
+	}
+	return dst, false
+}
+
+// nameNeedsEscape reports the bytes that the n field percent-encodes.
 func nameNeedsEscape(c byte) bool {
 	switch c {
 	case '%', ',', ';', ':', '=', ' ':
 		return true
 	}
 	return c < 0x21 || c > 0x7e
-}
-
-func nameEncodedLen(s string) int {
-	n := len(s)
-	for i := 0; i < len(s); i++ {
-		if nameNeedsEscape(s[i]) {
-			n += 2
-		}
-	}
-	return n
-}
-
-func appendNameEncoded(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; nameNeedsEscape(c) {
-			dst = append(dst, '%', upperHex[c>>4], upperHex[c&0x0f])
-		} else {
-			dst = append(dst, c)
-		}
-	}
-	return dst
 }

@@ -1,7 +1,7 @@
 // Package targets decides which outgoing requests may carry trace headers:
-// the trace propagation targets, and never the DSN's own ingest. It is
-// shared by the propagator and by the bridge's composite, which gates the
-// W3C propagators with the same rule.
+// the trace propagation targets, and never the DSN's own ingest. The
+// Sentry propagator applies it to its own headers, and the composite to
+// every header it writes.
 package targets
 
 import (
@@ -43,9 +43,8 @@ type request struct {
 	// authority is url's, found when url is recorded rather than on every
 	// Inject.
 	authority authority
-	// known reports that url was recorded; untargeted, that the context
-	// belongs to no request at all.
-	known, untargeted bool
+	// known reports that url was recorded.
+	known bool
 }
 
 // requestOf returns the request recorded in ctx, which contexts share and
@@ -61,31 +60,6 @@ func (r *request) clone() request {
 		return request{}
 	}
 	return *r
-}
-
-// WithoutTargets marks ctx as belonging to no request: Policy.Allows then
-// lets every Inject through. The helpers that return header values (for a
-// page, a message, a subprocess) use it, since the targets are about
-// requests to URLs.
-func WithoutTargets(ctx context.Context) context.Context {
-	r := requestOf(ctx).clone()
-	r.untargeted = true
-	return context.WithValue(ctx, requestKey{}, &r)
-}
-
-// Holder is what has a Policy: the Sentry propagator, so that a composite
-// around it can gate its other members with the same rule.
-type Holder interface {
-	TargetPolicy() *Policy
-}
-
-// PolicyOf returns the policy of p, or nil (which allows everything) when p
-// holds none.
-func PolicyOf(p any) *Policy {
-	if h, ok := p.(Holder); ok {
-		return h.TargetPolicy()
-	}
-	return nil
 }
 
 // ContextWithURL records the URL of the outgoing request that ctx belongs to.
@@ -243,21 +217,20 @@ type Policy struct {
 	restricted bool
 	ingest     Ingest
 	logger     *slog.Logger
-	// warnNoURL asks for the one warning about HTTP requests whose URL is
-	// unknown; warned records that it was given.
-	warnNoURL bool
-	warned    atomic.Bool
+	// warned records the one warning about HTTP requests whose URL is
+	// unknown.
+	warned atomic.Bool
 }
 
 // NewPolicy returns the policy for matchers (nil allows every URL; empty
 // and non-nil allows none) and the DSN's ingest. Its debug messages and
-// its warning go to logger, which may be nil. With warnNoURL, the first
-// HTTP request whose URL is not in the context logs a warning, once.
-func NewPolicy(matchers []Matcher, ingest Ingest, logger *slog.Logger, warnNoURL bool) *Policy {
+// its warning go to logger, which may be nil. The first HTTP request whose
+// URL is not in the context logs a warning, once.
+func NewPolicy(matchers []Matcher, ingest Ingest, logger *slog.Logger) *Policy {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Policy{restricted: matchers != nil, ingest: ingest, logger: logger, warnNoURL: warnNoURL}
+	p := &Policy{restricted: matchers != nil, ingest: ingest, logger: logger}
 	for _, m := range matchers {
 		if usable(m) {
 			p.matchers = append(p.matchers, m)
@@ -275,22 +248,24 @@ func usable(m Matcher) bool {
 
 // Allows reports whether the request that ctx belongs to may carry trace
 // headers. The URL comes from the context only, never from a span, so the
-// outcome does not depend on the sampling decision. An unknown URL is
-// allowed unless the list is empty.
+// outcome does not depend on the sampling decision. A carrier that is not
+// an HTTP request's headers (message metadata, environment variables) is
+// a request only when a URL was recorded for it; an HTTP request whose URL
+// is unknown is allowed unless the list of targets is empty.
 func (p *Policy) Allows(ctx context.Context, carrier propagation.TextMapCarrier) bool {
 	if p == nil || !p.restricted && p.ingest.host == "" {
 		return true
 	}
 	r := requestOf(ctx)
-	if r != nil && r.untargeted {
-		return true
-	}
 	if r == nil || !r.known {
+		if _, isHTTP := carrier.(propagation.HeaderCarrier); !isHTTP {
+			return true
+		}
 		if p.restricted && len(p.matchers) == 0 {
 			p.withheld(ctx, "", "the trace propagation targets are empty")
 			return false
 		}
-		p.warnUnknownURL(ctx, carrier)
+		p.warnUnknownURL(ctx)
 		return true
 	}
 	rawURL := r.url
@@ -318,13 +293,10 @@ func (p *Policy) withheld(ctx context.Context, rawURL, why string) {
 
 // warnUnknownURL warns once that HTTP requests reach Inject without their
 // URL, so the targets and the ingest rule cannot apply to them.
-func (p *Policy) warnUnknownURL(ctx context.Context, carrier propagation.TextMapCarrier) {
-	if !p.warnNoURL {
-		return
-	}
+func (p *Policy) warnUnknownURL(ctx context.Context) {
 	// Load first: after the warning, a read of a shared line costs less
 	// than a write on every Inject.
-	if _, isHTTP := carrier.(propagation.HeaderCarrier); !isHTTP || p.warned.Load() || p.warned.Swap(true) {
+	if p.warned.Load() || p.warned.Swap(true) {
 		return
 	}
 	p.logger.LogAttrs(ctx, slog.LevelWarn,

@@ -34,12 +34,13 @@ import (
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/examples/internal/exampleutil"
 	"github.com/otelsentry/otelsentry/propagator"
+	"github.com/otelsentry/otelsentry/sampling"
 	"github.com/otelsentry/otelsentry/sentryotlp"
 )
 
 // system is the set of services of one run.
 type system struct {
-	bridge    *bridge.Bridge
+	sentry    *sentryConfig
 	rate      float64
 	exporting []string
 	services  map[string]*service
@@ -98,30 +99,43 @@ func (r *logRecorder) Records() []logRecord {
 	return slices.Clone(r.records)
 }
 
-// newBridge is the Sentry configuration every participant shares; SENTRY_*
-// variables of the environment apply, and SENTRY_DSN adds the public key.
-func newBridge(rate float64) (*bridge.Bridge, error) {
-	b, err := bridge.New(bridge.WithRelease("demo@1.0.0"), bridge.WithEnvironment("demo"), bridge.WithSampleRate(rate),
-		bridge.WithPropagatorOptions(propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("http://127.0.0.1:")})))
-	if err != nil {
-		return nil, err
+// sentryConfig is the Sentry configuration every participant shares: the
+// propagator, and the traces sample rate of their samplers.
+type sentryConfig struct {
+	propagator propagation.TextMapPropagator
+	rate       float64
+}
+
+// newSentryConfig returns the shared configuration; SENTRY_DSN adds the
+// public key of the DSC and keeps trace headers off the DSN's ingest.
+func newSentryConfig(rate float64) *sentryConfig {
+	c := &sentryConfig{
+		propagator: propagator.Composite(propagator.WithDSN(os.Getenv("SENTRY_DSN")),
+			propagator.WithRelease("demo@1.0.0"), propagator.WithEnvironment("demo"),
+			propagator.WithTracePropagationTargets([]propagator.Target{propagator.Substring("http://127.0.0.1:")})),
+		rate: rate,
 	}
 	// The bridge's helpers (meta tags, job metadata, the subprocess's
 	// environment) work with the global propagator.
-	otel.SetTextMapPropagator(b.Propagator())
-	return b, nil
+	otel.SetTextMapPropagator(c.propagator)
+	return c
+}
+
+// sampler returns a participant's sampler.
+func (c *sentryConfig) sampler() sdktrace.Sampler {
+	return sampling.New(sampling.WithSampleRate(c.rate))
 }
 
 // newService returns a participant whose spans and log records are
 // recorded in memory and, when SENTRY_DSN is set, exported to Sentry; with
 // OTEL_EXPORTER_OTLP_ENDPOINT set, its spans also go to that collector.
-func newService(ctx context.Context, name string, b *bridge.Bridge) (*service, []string, error) {
+func newService(ctx context.Context, name string, b *sentryConfig) (*service, []string, error) {
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attribute.String("service.name", name)))
 	if err != nil {
 		return nil, nil, err
 	}
 	s := &service{name: name, recorder: tracetest.NewSpanRecorder(), logged: &logRecorder{service: name}}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(b.Sampler()), sdktrace.WithResource(res), sdktrace.WithSpanProcessor(s.recorder)}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(b.sampler()), sdktrace.WithResource(res), sdktrace.WithSpanProcessor(s.recorder)}
 	logOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithProcessor(s.logged)}
 	var exporting []string
 	if dsn := os.Getenv("SENTRY_DSN"); dsn != "" {
@@ -154,11 +168,8 @@ func newService(ctx context.Context, name string, b *bridge.Bridge) (*service, [
 
 // startSystem starts web, api and worker on 127.0.0.1 and the consumer.
 func startSystem(ctx context.Context, rate float64) (*system, error) {
-	b, err := newBridge(rate)
-	if err != nil {
-		return nil, err
-	}
-	sys := &system{bridge: b, rate: rate, services: map[string]*service{},
+	b := newSentryConfig(rate)
+	sys := &system{sentry: b, rate: rate, services: map[string]*service{},
 		queue: make(chan map[string]string, 1), consumed: make(chan error, 1)}
 	for _, name := range []string{"web", "browser", "api", "worker", "consumer"} {
 		s, exporting, err := newService(ctx, name, b)
@@ -182,7 +193,7 @@ func startSystem(ctx context.Context, rate float64) (*system, error) {
 		// Wrapping each route inside the mux lets otelhttp's span start with
 		// the route, which becomes the transaction name.
 		mux.Handle(r.pattern, otelhttp.NewHandler(r.handler, r.pattern,
-			otelhttp.WithTracerProvider(sys.services[r.service].provider), otelhttp.WithPropagators(b.Propagator())))
+			otelhttp.WithTracerProvider(sys.services[r.service].provider), otelhttp.WithPropagators(b.propagator)))
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			_ = sys.stop()
@@ -225,7 +236,7 @@ func (sys *system) follow(ctx context.Context) (*result, error) {
 	// on with its own span's id.
 	browser := sys.services["browser"]
 	ctx = bridge.ContinueTrace(ctx, sentryTrace, baggage)
-	sys.hops.add(newHop(sys.bridge, "browser", "the page's meta tags", ctx))
+	sys.hops.add(newHop(sys.sentry, "browser", "the page's meta tags", ctx))
 	ctx, pageload := browser.tracer.Start(ctx, "pageload /page")
 	fetchCtx, fetch := browser.tracer.Start(ctx, "fetch GET /api/checkout", trace.WithSpanKind(trace.SpanKindClient))
 	header := http.Header{}
@@ -263,7 +274,7 @@ func (sys *system) follow(ctx context.Context) (*result, error) {
 // servePage renders the page with the meta tags of its own span.
 func (sys *system) servePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sys.hops.add(newHop(sys.bridge, "web", "starts the trace", ctx))
+	sys.hops.add(newHop(sys.sentry, "web", "starts the trace", ctx))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTemplate.Execute(w, bridge.MetaTags(ctx)); err != nil {
 		sys.services["web"].logger.ErrorContext(ctx, "rendering the page", "error", err)
@@ -281,9 +292,9 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 
 // serveCheckout is the API: it calls the worker through otelhttp.
 func (sys *system) serveCheckout(w http.ResponseWriter, r *http.Request) {
-	sys.hops.add(newHop(sys.bridge, "api", "sentry-trace and baggage headers", r.Context()))
+	sys.hops.add(newHop(sys.sentry, "api", "sentry-trace and baggage headers", r.Context()))
 	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport,
-		otelhttp.WithTracerProvider(sys.services["api"].provider), otelhttp.WithPropagators(sys.bridge.Propagator())))}
+		otelhttp.WithTracerProvider(sys.services["api"].provider), otelhttp.WithPropagators(sys.sentry.propagator)))}
 	if _, err := exampleutil.Do(r.Context(), client, http.MethodPost, sys.workerURL+"/work", nil); err != nil {
 		sys.services["api"].logger.ErrorContext(r.Context(), "calling the worker", "error", err)
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -294,11 +305,11 @@ func (sys *system) serveCheckout(w http.ResponseWriter, r *http.Request) {
 
 // serveWork puts a job with the trace in its metadata on the queue.
 func (sys *system) serveWork(w http.ResponseWriter, r *http.Request) {
-	sys.hops.add(newHop(sys.bridge, "worker", "sentry-trace and baggage headers", r.Context()))
+	sys.hops.add(newHop(sys.sentry, "worker", "sentry-trace and baggage headers", r.Context()))
 	ctx, span := sys.services["worker"].tracer.Start(r.Context(), "enqueue job", trace.WithSpanKind(trace.SpanKindProducer))
 	defer span.End()
 	metadata := map[string]string{}
-	bridge.Inject(ctx, propagation.MapCarrier(metadata))
+	otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(metadata))
 	sys.queue <- metadata
 	sys.services["worker"].logger.InfoContext(ctx, "job queued")
 	w.WriteHeader(http.StatusAccepted)
@@ -313,7 +324,7 @@ func (sys *system) consume(ctx context.Context) {
 		return
 	}
 	ctx = bridge.ContinueTraceFromCarrier(ctx, propagation.MapCarrier(metadata))
-	sys.hops.add(newHop(sys.bridge, "consumer", "the job's metadata", ctx))
+	sys.hops.add(newHop(sys.sentry, "consumer", "the job's metadata", ctx))
 	consumer := sys.services["consumer"]
 	ctx, span := consumer.tracer.Start(ctx, "process job", trace.WithSpanKind(trace.SpanKindConsumer))
 	err := sys.runSubprocess(ctx)
@@ -354,10 +365,7 @@ type childReport struct {
 
 // runChild is the subprocess: it continues the trace from its environment.
 func runChild(ctx context.Context, w io.Writer, rate float64) error {
-	b, err := newBridge(rate)
-	if err != nil {
-		return err
-	}
+	b := newSentryConfig(rate)
 	s, _, err := newService(ctx, "subprocess", b)
 	if err != nil {
 		return err
@@ -384,13 +392,13 @@ func runChild(ctx context.Context, w io.Writer, rate float64) error {
 // newHop describes how a participant continued the trace in ctx: the trace,
 // its decision and the DSC it sends on, which is the one it continued with,
 // or, at the head, its own.
-func newHop(b *bridge.Bridge, service, from string, ctx context.Context) hop {
+func newHop(b *sentryConfig, service, from string, ctx context.Context) hop {
 	return hop{
 		Service:  service,
 		From:     from,
 		TraceID:  trace.SpanContextFromContext(ctx).TraceID().String(),
 		Decision: propagator.DecisionFromContext(ctx).String(),
-		DSC:      propagator.DSCFromContext(ctx, b.Propagator()),
+		DSC:      propagator.DSCFromContext(ctx, b.propagator),
 	}
 }
 

@@ -54,7 +54,7 @@ func TestConsistentNumbers(t *testing.T) { // V-IO
 				} else {
 					rv = RVFromSampleRand(float(t, tt.SampleRand))
 				}
-				if got := sampleRandFromRV(rv); got != tt.WantRand {
+				if got := string(appendSampleRandFromRV(nil, rv)); got != tt.WantRand {
 					t.Errorf("rand(%014x) = %s, want %s", rv, got, tt.WantRand)
 				}
 			}

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"math/bits"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -96,15 +95,6 @@ func RVFromSampleRand(rand float64) uint64 {
 // ThresholdFromRate maps a rate in [0,1] to an OTel rejection threshold.
 func ThresholdFromRate(rate float64) uint64 {
 	return otRandomness - uint64(rate*float64(otRandomness))
-}
-
-// sampleRandFromRV maps OTel randomness back to a 6-decimal sample_rand,
-// truncating: floor((2^56-1-rv)*10^6/2^56) in 128-bit integers, since the
-// float64 quotient rounds (2^56-1)/2^56 up to 1.
-func sampleRandFromRV(rv uint64) string {
-	hi, lo := bits.Mul64(otRandomness-1-rv, sampleRandSteps)
-	var buf [sampleRandLen]byte
-	return string(appendSampleRand(buf[:0], hi<<8|lo>>56))
 }
 
 // formatThreshold writes th as 14 lowercase hex digits without trailing

@@ -1,0 +1,162 @@
+package protocol
+
+import "strings"
+
+// Byte classes for the loops that run over every byte of a header.
+const (
+	// classToken marks RFC 7230 tchar, the bytes of a baggage key.
+	classToken = 1 << iota
+	// classOctet marks W3C baggage-octets other than '%': printable ASCII
+	// but space, '"', ',', ';' and '\'.
+	classOctet
+	// classUnreserved marks RFC 3986 unreserved bytes, the only ones a
+	// written baggage value keeps as they are.
+	classUnreserved
+)
+
+var byteClasses = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			t[i] = classToken | classOctet | classUnreserved
+			continue
+		}
+		if strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			t[i] |= classToken
+		}
+		if 0x21 <= c && c <= 0x7e && strings.IndexByte("\",;\\%", c) < 0 {
+			t[i] |= classOctet
+		}
+		if strings.IndexByte("-._~", c) >= 0 {
+			t[i] |= classUnreserved
+		}
+	}
+	return t
+}()
+
+func isTokenChar(c byte) bool { return byteClasses[c]&classToken != 0 }
+
+func isUnreserved(c byte) bool { return byteClasses[c]&classUnreserved != 0 }
+
+// IsToken reports whether s is an RFC 7230 token, the grammar of a baggage
+// key.
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+const (
+	lowerHex = "0123456789abcdef"
+	upperHex = "0123456789ABCDEF"
+)
+
+// lowerHexValue returns the value of a lowercase hex digit, or -1.
+func lowerHexValue(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	}
+	return -1
+}
+
+// hexValue returns the value of a hex digit of either case, or -1.
+func hexValue(c byte) int {
+	if 'A' <= c && c <= 'F' {
+		c += 'a' - 'A'
+	}
+	return lowerHexValue(c)
+}
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+// decodeLowerHex decodes len(dst) bytes from the lowercase hex digits of
+// src, which holds twice as many.
+func decodeLowerHex(dst []byte, src string) bool {
+	for i := range dst {
+		hi, lo := lowerHexValue(src[2*i]), lowerHexValue(src[2*i+1])
+		if hi < 0 || lo < 0 {
+			return false
+		}
+		dst[i] = byte(hi<<4 | lo)
+	}
+	return true
+}
+
+func appendLowerHex(dst, src []byte) []byte {
+	for _, b := range src {
+		dst = append(dst, lowerHex[b>>4], lowerHex[b&0x0f])
+	}
+	return dst
+}
+
+// appendEscape appends c as an uppercase percent escape.
+func appendEscape(dst []byte, c byte) []byte {
+	return append(dst, '%', upperHex[c>>4], upperHex[c&0x0f])
+}
+
+// isEscape reports whether s[i:] starts with '%' and two hex digits.
+func isEscape(s string, i int) bool {
+	return i+2 < len(s) && hexValue(s[i+1]) >= 0 && hexValue(s[i+2]) >= 0
+}
+
+// unescapeAt decodes the escape "%XX" at s[i], which isEscape accepted.
+func unescapeAt(s string, i int) byte {
+	return byte(hexValue(s[i+1])<<4 | hexValue(s[i+2]))
+}
+
+// percentDecode decodes %XX escapes; '+' stays a plus sign. It returns s
+// itself, without allocating, when there is nothing to decode, and false
+// for a malformed escape.
+func percentDecode(s string) (string, bool) {
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return s, true
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			if !isEscape(s, i) {
+				return "", false
+			}
+			c = unescapeAt(s, i)
+			i += 2
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
+}
+
+// trimOWS removes leading and trailing spaces and tabs, and nothing else.
+// It runs several times per baggage member, where strings.Trim's cutset
+// handling costs more than the loops.
+func trimOWS(s string) string {
+	start, end := 0, len(s)
+	for start < end && (s[start] == ' ' || s[start] == '\t') {
+		start++
+	}
+	for end > start && (s[end-1] == ' ' || s[end-1] == '\t') {
+		end--
+	}
+	return s[start:end]
+}
+
+// skipOWS returns the index of the first byte at or after i that is not a
+// space or a tab.
+func skipOWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
