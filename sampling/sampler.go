@@ -75,7 +75,9 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 		member, hasMember = protocol.ParseTraceState(ts)
 		if dsc := protocol.ContinuedFromContext(p.ParentContext, p.TraceID); dsc != nil {
 			rand = dsc.SampleRand()
-			sc.ParentSampleRate, sc.HasParentSampleRate = dsc.UpstreamRate()
+			if s.cfg.tracesSampler != nil {
+				sc.ParentSampleRate, sc.HasParentSampleRate = dsc.UpstreamRate()
+			}
 		} else {
 			rand = member.SampleRand
 		}

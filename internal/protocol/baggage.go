@@ -50,8 +50,9 @@ func joinValues(values []string) string {
 	return s[:strings.LastIndexByte(s[:maxBaggageBytes], ',')+1]
 }
 
-// baggageReader yields the well-formed members of a capped baggage value,
-// examining at most 64 non-empty elements.
+// baggageReader yields the well-formed Sentry members of a capped baggage
+// value, examining at most 64 non-empty elements. Other members count
+// toward the 64 and are not read further.
 type baggageReader struct {
 	rest     string
 	examined int
@@ -66,7 +67,8 @@ type baggageReader struct {
 	written bool
 }
 
-// next returns the next well-formed member: its key and its value, still
+// next returns the next well-formed Sentry member with a non-empty value:
+// its DSC key, the key without the "sentry-" prefix, and its value, still
 // percent-encoded and without properties. It reports false at the end.
 func (r *baggageReader) next() (key, value string, ok bool) {
 	for r.rest != "" && r.examined < maxBaggageMembers {
@@ -82,8 +84,12 @@ func (r *baggageReader) next() (key, value string, ok bool) {
 			continue
 		}
 		r.examined++
-		if key, value, r.written, ok = parseMember(elem); ok {
-			r.exact = len(raw) == len(key)+1+len(value)
+		// The prefix is case-sensitive: only what starts with it is read.
+		if !strings.HasPrefix(elem, sentryPrefix) {
+			continue
+		}
+		if key, value, r.written, ok = parseMember(elem, len(sentryPrefix)); ok && value != "" {
+			r.exact = len(raw) == len(sentryPrefix)+len(key)+1+len(value)
 			return key, value, true
 		}
 	}
@@ -91,56 +97,65 @@ func (r *baggageReader) next() (key, value string, ok bool) {
 }
 
 // parseMember splits one baggage element, without surrounding spaces, into
-// key and encoded value, and reports whether both are valid: the key a
-// token, the value W3C baggage-octets with well-formed percent escapes. It
-// also reports whether the value is already in written form: unreserved
-// bytes, and uppercase escapes of the others. One pass over the element
-// does all of it, since every request's baggage goes through here.
-func parseMember(elem string) (key, value string, written, ok bool) {
+// its key, from keyStart on, and its encoded value, and reports whether
+// both are valid: the key a token, the value W3C baggage-octets with
+// well-formed percent escapes. It also reports whether the value is
+// already in written form: unreserved bytes, and uppercase escapes of the
+// others. One pass over the element does all of it, since every request's
+// baggage goes through here.
+func parseMember(elem string, keyStart int) (key, value string, written, ok bool) {
+	// The loops run over a subslice from its start, which spares them
+	// bounds checks.
+	rest := elem[keyStart:]
 	i := 0
-	for i < len(elem) && isTokenChar(elem[i]) {
+	for i < len(rest) && isTokenChar(rest[i]) {
 		i++
 	}
-	key = elem[:i]
-	i = skipOWS(elem, i)
-	if key == "" || i == len(elem) || elem[i] != '=' {
+	key = rest[:i]
+	for i < len(rest) && isOWS(rest[i]) {
+		i++
+	}
+	if key == "" || i == len(rest) || rest[i] != '=' {
 		return "", "", false, false
 	}
-	i = skipOWS(elem, i+1)
+	i++
+	for i < len(rest) && isOWS(rest[i]) {
+		i++
+	}
 	start := i
 	written = true
 scan:
-	for ; i < len(elem); i++ {
-		c := elem[i]
-		switch class := byteClasses[c]; {
-		case class&classUnreserved != 0:
-		case class&classOctet != 0:
+	for {
+		// Most values are unreserved bytes alone.
+		for i < len(rest) && isUnreserved(rest[i]) {
+			i++
+		}
+		if i == len(rest) {
+			break
+		}
+		switch c := rest[i]; {
+		case byteClasses[c]&classOctet != 0:
 			written = false
+			i++
 		case c == '%':
-			if !isEscape(elem, i) {
+			if !isEscape(rest, i) {
 				return "", "", false, false
 			}
-			written = written && isUpperHex(elem[i+1]) && isUpperHex(elem[i+2]) && !isUnreserved(unescapeAt(elem, i))
-			i += 2
+			written = written && isUpperHex(rest[i+1]) && isUpperHex(rest[i+2]) && !isUnreserved(unescapeAt(rest, i))
+			i += 3
 		default:
 			break scan
 		}
 	}
-	value = elem[start:i]
+	value = rest[start:i]
 	// Only spaces may stand between the value and its properties.
-	if i = skipOWS(elem, i); i < len(elem) && elem[i] != ';' {
+	for i < len(rest) && isOWS(rest[i]) {
+		i++
+	}
+	if i < len(rest) && rest[i] != ';' {
 		return "", "", false, false
 	}
 	return key, value, written, true
-}
-
-// sentryKey returns the DSC key of a Sentry member's key, reporting false
-// for third-party keys. Only the prefix is removed.
-func sentryKey(key string) (string, bool) {
-	if len(key) <= len(sentryPrefix) || !strings.HasPrefix(key, sentryPrefix) {
-		return "", false
-	}
-	return key[len(sentryPrefix):], true
 }
 
 // IsSentryKey reports whether a baggage key names a Sentry member, whose

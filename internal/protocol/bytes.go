@@ -57,13 +57,24 @@ const (
 	upperHex = "0123456789ABCDEF"
 )
 
+// lowerHexValues maps each lowercase hex digit to its value and every
+// other byte to notHex, for the ids of every sentry-trace header.
+var lowerHexValues = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = notHex
+	}
+	for i, c := range []byte(lowerHex) {
+		t[c] = uint8(i)
+	}
+	return t
+}()
+
+const notHex = 0xff
+
 // lowerHexValue returns the value of a lowercase hex digit, or -1.
 func lowerHexValue(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c - 'a' + 10)
+	if v := lowerHexValues[c]; v != notHex {
+		return int(v)
 	}
 	return -1
 }
@@ -81,12 +92,15 @@ func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= '
 // decodeLowerHex decodes len(dst) bytes from the lowercase hex digits of
 // src, which holds twice as many.
 func decodeLowerHex(dst []byte, src string) bool {
-	for i := range dst {
-		hi, lo := lowerHexValue(src[2*i]), lowerHexValue(src[2*i+1])
-		if hi < 0 || lo < 0 {
+	if len(src) != 2*len(dst) {
+		return false
+	}
+	for i := 0; i+1 < len(src); i += 2 {
+		hi, lo := lowerHexValues[src[i]], lowerHexValues[src[i+1]]
+		if hi|lo == notHex {
 			return false
 		}
-		dst[i] = byte(hi<<4 | lo)
+		dst[i/2] = hi<<4 | lo
 	}
 	return true
 }
@@ -138,25 +152,19 @@ func percentDecode(s string) (string, bool) {
 	return b.String(), true
 }
 
+// isOWS reports the optional whitespace of HTTP headers: space and tab.
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+
 // trimOWS removes leading and trailing spaces and tabs, and nothing else.
-// It runs several times per baggage member, where strings.Trim's cutset
-// handling costs more than the loops.
+// It runs for every baggage member, where strings.Trim's cutset handling
+// costs more than the loops.
 func trimOWS(s string) string {
 	start, end := 0, len(s)
-	for start < end && (s[start] == ' ' || s[start] == '\t') {
+	for start < end && isOWS(s[start]) {
 		start++
 	}
-	for end > start && (s[end-1] == ' ' || s[end-1] == '\t') {
+	for end > start && isOWS(s[end-1]) {
 		end--
 	}
 	return s[start:end]
-}
-
-// skipOWS returns the index of the first byte at or after i that is not a
-// space or a tab.
-func skipOWS(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-		i++
-	}
-	return i
 }

@@ -25,30 +25,44 @@ const (
 	keyOrgID       = "org_id"
 )
 
-// keyRank returns the position of key in a written baggage: the known keys
-// in this order, then the others in byte order.
+// The positions of the known keys in a written baggage: in this order,
+// then the others in byte order.
+const (
+	rankTraceID = iota
+	rankPublicKey
+	rankSampleRate
+	rankSampleRand
+	rankSampled
+	rankRelease
+	rankEnvironment
+	rankTransaction
+	rankOrgID
+	rankOther
+)
+
+// keyRank returns the position of key in a written baggage.
 func keyRank(key string) int {
 	switch key {
 	case keyTraceID:
-		return 0
+		return rankTraceID
 	case keyPublicKey:
-		return 1
+		return rankPublicKey
 	case keySampleRate:
-		return 2
+		return rankSampleRate
 	case keySampleRand:
-		return 3
+		return rankSampleRand
 	case keySampled:
-		return 4
+		return rankSampled
 	case keyRelease:
-		return 5
+		return rankRelease
 	case keyEnvironment:
-		return 6
+		return rankEnvironment
 	case keyTransaction:
-		return 7
+		return rankTransaction
 	case keyOrgID:
-		return 8
+		return rankOrgID
 	}
-	return 9
+	return rankOther
 }
 
 // DSC is the Dynamic Sampling Context of one trace: the Sentry members of
@@ -79,11 +93,6 @@ type DSC struct {
 	// written reports that frozen is its own encoding: values in written
 	// form, keys in written order (so none repeats), sample_rand valid.
 	written bool
-	// upstreamRate is the incoming sample_rate, when valid.
-	upstreamRate    float64
-	hasUpstreamRate bool
-	// verbatim is frozen's encoding when written is set.
-	verbatim encoding
 
 	// head is what a DSC started here takes from the configuration;
 	// sampled and transaction come from the trace's decision and root.
@@ -107,16 +116,38 @@ type encoding struct {
 func (d *DSC) SampleRand() string { return d.sampleRand }
 
 // UpstreamRate returns the sample_rate of a continued trace's DSC, when it
-// came with a valid one.
-func (d *DSC) UpstreamRate() (float64, bool) { return d.upstreamRate, d.hasUpstreamRate }
+// came with a valid one. It reads the frozen members again: only a traces
+// sampler asks for it.
+func (d *DSC) UpstreamRate() (float64, bool) {
+	var rate string
+	r := baggageReader{rest: d.frozen}
+	for {
+		key, value, ok := r.next()
+		if !ok {
+			break
+		}
+		if key == keySampleRate {
+			rate = value
+		}
+	}
+	return parseEncodedRate(rate)
+}
+
+// parseEncodedRate parses a sample_rate as it stands in baggage.
+func parseEncodedRate(s string) (float64, bool) {
+	if v, ok := percentDecode(s); ok {
+		return ParseRate(v)
+	}
+	return 0, false
+}
 
 // MergeInto returns the baggage to write: the carrier's values existing,
 // their Sentry members replaced by the DSC's. rate is the rate of a
 // decision made in this process, or "". It returns "" when there is
 // nothing to write.
 func (d *DSC) MergeInto(existing []string, rate string) string {
-	e := d.encoding(rate)
-	return mergeBaggage(existing, e.members, e.count)
+	members, count := d.encoding(rate)
+	return mergeBaggage(existing, members, count)
 }
 
 // Members returns the DSC's Sentry members as a baggage value alone, within
@@ -127,25 +158,25 @@ func (d *DSC) Members(rate string) string { return d.MergeInto(nil, rate) }
 // values decoded, for rate as MergeInto takes it.
 func (d *DSC) Decode(rate string) map[string]string { return DecodeDSC(d.Members(rate)) }
 
-// encoding returns the DSC's encoding for rate.
-func (d *DSC) encoding(rate string) *encoding {
+// encoding returns the DSC's members in written form, joined, for rate,
+// and how many they are.
+func (d *DSC) encoding(rate string) (string, int) {
 	if d.continued && d.frozen == "" {
 		// A DSC that came in empty gets sample_rand alone, never a rate.
 		rate = ""
 	}
 	if d.written && rate == "" {
-		return &d.verbatim
+		return d.frozen, d.count
 	}
 	if e := d.encoded.Load(); e != nil && e.rate == rate {
-		return e
+		return e.members, e.count
 	}
 	var backing [maxBaggageMembers]dscMember
 	members := d.members(backing[:0], rate)
 	members.sort()
-	e := &encoding{rate: rate, count: len(members)}
-	e.members = members.write()
+	e := &encoding{rate: rate, members: members.write(), count: len(members)}
 	d.encoded.Store(e)
-	return e
+	return e.members, e.count
 }
 
 // members appends the DSC's members to dst, sample_rate set to rate when
@@ -195,26 +226,22 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 	)
 	r := baggageReader{rest: header}
 	for {
-		key, value, ok := r.next()
+		k, value, ok := r.next()
 		if !ok {
 			break
-		}
-		k, isSentry := sentryKey(key)
-		if !isSentry || value == "" {
-			continue
 		}
 		d.count++
 		rank := keyRank(k)
 		written = written && r.written && (rank > prevRank || rank == prevRank && k > prevKey)
 		prevRank, prevKey = rank, k
-		switch k {
-		case keySampleRand:
+		switch rank {
+		case rankSampleRand:
 			rand = value
-		case keySampleRate:
+		case rankSampleRate:
 			rate = value
-		case keyOrgID:
+		case rankOrgID:
 			orgID = value
-		case keySampled:
+		case rankSampled:
 			sampled = value
 		}
 		if copied == nil && r.exact && (prefix == 0 && r.start == 0 || prefix > 0 && r.start == prefix+1) {
@@ -229,7 +256,8 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 		if copied.Len() > 0 {
 			copied.WriteByte(',')
 		}
-		copied.WriteString(key)
+		copied.WriteString(sentryPrefix)
+		copied.WriteString(k)
 		copied.WriteByte('=')
 		copied.WriteString(value)
 	}
@@ -238,9 +266,6 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 		d.sampleRand = v
 	}
 	written = written && d.sampleRand != "" && d.sampleRand == rand
-	if v, ok := percentDecode(rate); ok {
-		d.upstreamRate, d.hasUpstreamRate = ParseRate(v)
-	}
 	orgID, _ = percentDecode(orgID)
 	orgID = trimOWS(orgID)
 	sampled, _ = percentDecode(sampled)
@@ -265,7 +290,8 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 	if d.sampleRand != "" {
 		m = append(m, d.sampleRand...)
 	} else {
-		m = backfillSampleRand(m, d.traceID, decision, d.upstreamRate, d.hasUpstreamRate)
+		upstream, ok := parseEncodedRate(rate)
+		m = backfillSampleRand(m, d.traceID, decision, upstream, ok)
 	}
 	b.Write(m)
 	text := b.String()
@@ -274,10 +300,7 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 	}
 	member = text[frozenLen:]
 	d.sampleRand = member[len("s:x;r:"):]
-	if written {
-		d.written = true
-		d.verbatim = encoding{members: d.frozen, count: d.count}
-	}
+	d.written = written
 	return member, orgID, sampled
 }
 
@@ -381,13 +404,9 @@ func DecodeDSC(baggage string) map[string]string {
 	var dsc map[string]string
 	r := baggageReader{rest: joinValues([]string{baggage})}
 	for {
-		key, value, ok := r.next()
+		k, value, ok := r.next()
 		if !ok {
 			return dsc
-		}
-		k, isSentry := sentryKey(key)
-		if !isSentry || value == "" {
-			continue
 		}
 		if v, ok := percentDecode(value); ok {
 			if dsc == nil {
@@ -437,13 +456,11 @@ func (ms dscMembers) set(key, value string, encoded bool) dscMembers {
 func (ms dscMembers) addIncoming(baggage string) dscMembers {
 	r := baggageReader{rest: baggage}
 	for {
-		key, value, ok := r.next()
+		k, value, ok := r.next()
 		if !ok {
 			return ms
 		}
-		if k, ok := sentryKey(key); ok && value != "" {
-			ms = ms.set(k, value, true)
-		}
+		ms = ms.set(k, value, true)
 	}
 }
 
@@ -517,15 +534,13 @@ func WrittenMembers(ctx context.Context, p propagation.TextMapPropagator) string
 	var b strings.Builder
 	r := baggageReader{rest: joinValues([]string{c.Get(HeaderBaggage)})}
 	for {
-		key, value, ok := r.next()
+		k, value, ok := r.next()
 		if !ok {
 			return b.String()
 		}
-		if _, isSentry := sentryKey(key); isSentry && value != "" {
-			if b.Len() > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(key + "=" + value)
+		if b.Len() > 0 {
+			b.WriteByte(',')
 		}
+		b.WriteString(sentryPrefix + k + "=" + value)
 	}
 }

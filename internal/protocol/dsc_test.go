@@ -173,7 +173,7 @@ func TestSampleRand(t *testing.T) { // V-SR, SM-10..13
 					t.Errorf("%v not in [%v,%v)", x, lo, hi)
 				}
 			case tt.Regenerated:
-				if _, valid := ParseSampleRand(rawMember(tt.Baggage, "sentry-sample_rand")); valid {
+				if _, valid := ParseSampleRand(rawMember(tt.Baggage, "sample_rand")); valid {
 					t.Error("incoming sample_rand accepted")
 				}
 				tid, _, d, ok := ParseSentryTrace(tt.SentryTrace)
@@ -229,7 +229,8 @@ func TestSampleRand(t *testing.T) { // V-SR, SM-10..13
 	}
 }
 
-// rawMember returns the raw value of the last member key in baggage.
+// rawMember returns the raw value of the last Sentry member of baggage
+// whose DSC key is key.
 func rawMember(baggage, key string) string {
 	var v string
 	r := baggageReader{rest: baggage}
