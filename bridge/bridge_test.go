@@ -96,7 +96,7 @@ func TestMetaTags(t *testing.T) { // V-MT
 	t.Run("V-MT-5", func(t *testing.T) {
 		setup(t)
 		for _, ctx := range []context.Context{context.Background(), bridge.ContinueTrace(context.Background(), "xxx", "sentry-release=r")} {
-			if bridge.MetaTags(ctx) != "" || bridge.Traceparent(ctx) != "" || bridge.Baggage(ctx) != "" {
+			if bridge.MetaTags(ctx) != "" || bridge.Traceparent(ctx) != "" || bridge.Baggage(ctx) != "" || bridge.ServerTiming(ctx) != "" {
 				t.Error("helpers wrote something without a span")
 			}
 		}
@@ -313,6 +313,7 @@ func TestHostileValues(t *testing.T) { // bad input never reaches a header or pa
 		}
 	}
 	check("baggage", bridge.Baggage(ctx), 0)
+	check("server-timing", bridge.ServerTiming(ctx), 0)
 	tags := string(bridge.MetaTags(ctx))
 	check("meta tags", tags, 1)
 	if strings.Count(tags, "<") != 2 || strings.Contains(tags, "script>") {

@@ -77,6 +77,13 @@ func ExampleMetaTags() {
 	// <meta name="baggage" content="sentry-sample_rand=0.5">
 }
 
+func ExampleServerTiming() {
+	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
+	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
+	fmt.Println(bridge.ServerTiming(ctx))
+	// Output: sentry-trace;desc="771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", baggage;desc="sentry-sample_rand=0.5"
+}
+
 func ExampleInjectEnv() {
 	otel.SetTextMapPropagator(propagator.Composite()) // as Setup does
 	ctx := bridge.ContinueTrace(context.Background(), "771a43a4192642f0b136d5159a501700-b72fa28504b07285-1", "sentry-sample_rand=0.5")
@@ -310,10 +317,13 @@ func ExampleWithSampleRate() {
 	// Output: 0.1
 }
 
-func ExampleWithServiceName() {
+// The service's name comes from OTEL_SERVICE_NAME, as everywhere in
+// OpenTelemetry.
+func ExampleSetup_serviceName() {
+	os.Setenv("OTEL_SERVICE_NAME", "checkout")
+	defer os.Unsetenv("OTEL_SERVICE_NAME")
 	recorder := tracetest.NewSpanRecorder()
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithSampleRate(1),
-		bridge.WithServiceName("checkout"), bridge.WithSpanProcessor(recorder))
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSampleRate(1), bridge.WithSpanProcessor(recorder))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -110,3 +110,35 @@ func writeMetaTag(s *strings.Builder, name, content string) {
 	s.WriteString(template.HTMLEscapeString(content))
 	s.WriteString(`">`)
 }
+
+// ServerTiming returns a Server-Timing header value carrying sentry-trace
+// and baggage, or "" without a valid span. The Sentry browser SDK continues
+// the trace from it when the page has no meta tags, for pages that cannot
+// carry them:
+//
+//	w.Header().Set("Server-Timing", bridge.ServerTiming(ctx))
+func ServerTiming(ctx context.Context) string {
+	sentryTrace := Traceparent(ctx)
+	if sentryTrace == "" {
+		return ""
+	}
+	v := protocol.HeaderSentryTrace + ";desc=" + quote(sentryTrace)
+	if baggage := Baggage(ctx); baggage != "" {
+		v += ", " + protocol.HeaderBaggage + ";desc=" + quote(baggage)
+	}
+	return v
+}
+
+// quote writes s as an HTTP quoted-string.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}

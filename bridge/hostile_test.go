@@ -18,7 +18,7 @@ import (
 
 // TestHostileHelpers runs the hostile input corpus through the helpers a
 // page or a worker calls: ContinueTrace decides as Extract does, Baggage
-// returns the DSC the case expects, and meta tags carry
+// returns the DSC the case expects, and meta tags and Server-Timing carry
 // no markup or control byte from the input or the configuration.
 func TestHostileHelpers(t *testing.T) {
 	for _, tt := range vectors.Hostile() {
@@ -70,7 +70,7 @@ func checkHelperOutput(t *testing.T, ctx context.Context) {
 		}
 	}
 	for name, v := range map[string]string{
-		"Traceparent": bridge.Traceparent(ctx), "Baggage": bridge.Baggage(ctx),
+		"Traceparent": bridge.Traceparent(ctx), "Baggage": bridge.Baggage(ctx), "ServerTiming": bridge.ServerTiming(ctx),
 	} {
 		for i := 0; i < len(v); i++ {
 			if c := v[i]; c < 0x20 || c >= 0x7f {

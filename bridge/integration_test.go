@@ -29,8 +29,9 @@ func TestSetupInstalls(t *testing.T) { // API-8, API-10
 	clearEnv(t)
 	t.Setenv("SENTRY_TRACES_SAMPLE_RATE", "1")
 	t.Setenv("SENTRY_RELEASE", "setup@1")
+	t.Setenv("OTEL_SERVICE_NAME", "setup-test")
 	rec := tracetest.NewSpanRecorder()
-	shutdown, err := bridge.Setup(context.Background(), bridge.WithSpanProcessor(rec), bridge.WithServiceName("setup-test"))
+	shutdown, err := bridge.Setup(context.Background(), bridge.WithSpanProcessor(rec))
 	if err != nil {
 		t.Fatal(err)
 	}

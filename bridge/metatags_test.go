@@ -21,3 +21,9 @@ func TestMetaTagEscapes(t *testing.T) { // V-MT, the tag writer's cases
 		})
 	}
 }
+
+func TestServerTimingQuotes(t *testing.T) { // API-11
+	if got, want := quote(`a"b\c`), `"a\"b\\c"`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

@@ -42,7 +42,6 @@ type config struct {
 	sampleRate                *float64
 	propagatorOpts            []propagator.Option
 	samplerOpts               []sampling.Option
-	serviceName               string
 	exporters                 []sdktrace.SpanExporter
 	processors                []sdktrace.SpanProcessor
 	logExporters              []sdklog.Exporter
@@ -85,12 +84,6 @@ func WithPropagatorOptions(opts ...propagator.Option) Option {
 // consistent sampling.
 func WithSamplerOptions(opts ...sampling.Option) Option {
 	return optionFunc(func(c *config) { c.samplerOpts = append(c.samplerOpts, opts...) })
-}
-
-// WithServiceName sets the service.name resource attribute; the default
-// comes from OTEL_SERVICE_NAME.
-func WithServiceName(name string) Option {
-	return optionFunc(func(c *config) { c.serviceName = name })
 }
 
 // WithSpanExporter adds an exporter, behind a batch span processor, to the

@@ -12,7 +12,6 @@ import (
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -163,12 +162,9 @@ func (c *config) tracerProviderOptions(res *resource.Resource) []sdktrace.Tracer
 }
 
 // resource describes the service: OTEL_RESOURCE_ATTRIBUTES and
-// OTEL_SERVICE_NAME, the SDK, and the WithServiceName option.
+// OTEL_SERVICE_NAME, and the SDK.
 func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
 	detectors := []resource.Option{resource.WithFromEnv(), resource.WithTelemetrySDK()}
-	if c.serviceName != "" {
-		detectors = append(detectors, resource.WithAttributes(attribute.String("service.name", c.serviceName)))
-	}
 	res, err := resource.New(ctx, detectors...)
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
 		return nil, err

@@ -145,7 +145,8 @@ func TestSetupExportsToSentry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shutdown, err := bridge.Setup(ctx, bridge.WithSpanExporter(exporter), bridge.WithServiceName("otlp-test"))
+	t.Setenv("OTEL_SERVICE_NAME", "otlp-test")
+	shutdown, err := bridge.Setup(ctx, bridge.WithSpanExporter(exporter))
 	if err != nil {
 		t.Fatal(err)
 	}
