@@ -239,6 +239,9 @@ func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 		in.reject(w, http.StatusNotFound, "unknown path "+r.URL.Path)
 		return
 	}
+	if answerCORS(w, r) {
+		return
+	}
 	if r.Method != http.MethodPost {
 		in.reject(w, http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path)
 		return
@@ -274,6 +277,29 @@ func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 		in.add(project, env)
 		writeID(w, env.EventID)
 	}
+}
+
+// answerCORS lets pages of any origin send to the ingest, as Sentry's
+// does: the browser SDK posts its envelopes from the page, with fetch, to
+// the DSN's origin, and counts an answer that the page may not read as a
+// network error. Every answer allows any origin and exposes the headers
+// through which Sentry limits rates; a preflight (OPTIONS with
+// Access-Control-Request-Method) is answered here, allowing POST and the
+// headers it asks for, and answerCORS reports that it answered it.
+func answerCORS(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "X-Sentry-Error, X-Sentry-Rate-Limits, Retry-After")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", http.MethodPost)
+	if asked := r.Header.Values("Access-Control-Request-Headers"); len(asked) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(asked, ", "))
+	}
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 func (in *Ingest) add(project string, env Envelope) {

@@ -200,3 +200,40 @@ func TestServer(t *testing.T) {
 		t.Errorf("WaitFor past deadline: %v", err)
 	}
 }
+
+// TestCORS: the browser SDK posts from the page's origin; the ingest lets
+// it read every answer and answers a preflight without recording anything.
+func TestCORS(t *testing.T) {
+	in := New(t)
+	do := func(method string, header http.Header, body string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, in.URL()+"/api/42/envelope/?sentry_key=pk", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = header
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	pre := do(http.MethodOptions, http.Header{"Origin": {"http://127.0.0.1:1"},
+		"Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"content-type"}}, "")
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		pre.Header.Get("Access-Control-Allow-Methods") != "POST" || pre.Header.Get("Access-Control-Allow-Headers") != "content-type" {
+		t.Errorf("preflight: %d %v", pre.StatusCode, pre.Header)
+	}
+	post := do(http.MethodPost, http.Header{"Origin": {"http://127.0.0.1:1"}, "Content-Type": {"text/plain;charset=UTF-8"}}, envelopeText())
+	if post.StatusCode != http.StatusOK || post.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(post.Header.Get("Access-Control-Expose-Headers"), "X-Sentry-Rate-Limits") {
+		t.Errorf("post: %d %v", post.StatusCode, post.Header)
+	}
+	if plain := do(http.MethodOptions, http.Header{}, ""); plain.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("OPTIONS that is no preflight: %d", plain.StatusCode)
+	}
+	if n := len(in.Envelopes()); n != 1 {
+		t.Errorf("%d envelopes recorded, want the one posted", n)
+	}
+}
