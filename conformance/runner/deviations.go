@@ -36,6 +36,10 @@ var deviations = slices.Concat([]deviation{
 	{Impl: "node", Check: CheckEnvelopeDSC, Contains: []string{"rewrote sample_rand"}, Why: nodeRewritesSampleRand},
 	{Impl: "node", Check: CheckEnvelopeDSC, Contains: []string{"DSC {}"},
 		Why: "@sentry/node 11.12.0 writes no trace header on envelopes whose DSC has no public_key"},
+	{Impl: "browser", Check: CheckDSC, Contains: []string{"rewrote sample_rand"}, Why: browserRewritesSampleRand},
+	{Impl: "browser", Check: CheckEnvelopeDSC, Contains: []string{"rewrote sample_rand"}, Why: browserRewritesSampleRand},
+	{Impl: "browser", Check: CheckEnvelopeDSC, Contains: []string{"DSC {}"},
+		Why: "@sentry/browser 11.12.0 writes no trace header on span envelopes whose DSC lacks trace_id or public_key"},
 },
 	vectorDeviations("node", "@sentry/node 11.12.0 continues sentry-trace values with all-zero ids",
 		"V-ST-13", "V-ST-14"),
@@ -60,6 +64,9 @@ func vectorDeviations(impl, why string, ids ...string) []deviation {
 	}
 	return out
 }
+
+const browserRewritesSampleRand = "@sentry/browser 11.12.0 rewrites a continued sample_rand through a JavaScript number " +
+	"(0.0012340 becomes 0.001234), in its baggage and its envelopes"
 
 const nodeRewritesSampleRand = "@sentry/node 11.12.0 rewrites an incoming sample_rand as the shortest number " +
 	"(0.461680 becomes 0.46168), in its baggage and its envelopes"

@@ -126,6 +126,23 @@ func Run(ctx context.Context, client *http.Client, hops []Hop, c Case) *Result {
 		bases[i] = h.URL
 	}
 	first, err := hop.Fetch(ctx, client, hop.Chain(bases...), header)
+	return evaluate(res, first, err)
+}
+
+// Evaluate checks the reports of a chain whose first hop received
+// sentryTrace and baggage ("" for none), gathered otherwise than by Run:
+// first is the first hop's report, and each Next the following hop's.
+// It makes Run's checks, for hops that are no hop services, such as a
+// browser.
+func Evaluate(hops []Hop, sentryTrace, baggage string, first *hop.Report) *Result {
+	res := &Result{Hops: hops, in: incoming{sentryTrace: sentryTrace, baggage: baggage}}
+	return evaluate(res, first, nil)
+}
+
+// evaluate fills res from the first hop's report; err is why the chain
+// stopped, if it did.
+func evaluate(res *Result, first *hop.Report, err error) *Result {
+	hops := res.Hops
 	res.Reports = flatten(first, len(hops))
 	if first != nil {
 		res.TraceID = first.TraceID
