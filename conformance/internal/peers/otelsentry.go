@@ -39,6 +39,7 @@ type otelSentrySettings struct {
 	composite  bool
 	propOpts   []propagator.Option
 	processors []sdktrace.SpanProcessor
+	wrap       func(http.Handler) http.Handler
 }
 
 // WithComposite makes the hop use propagator.Composite (W3C trace context,
@@ -57,6 +58,13 @@ func WithPropagatorOptions(opts ...propagator.Option) OtelSentryOption {
 // e.g. a tracetest.SpanRecorder.
 func WithSpanProcessor(sp sdktrace.SpanProcessor) OtelSentryOption {
 	return func(s *otelSentrySettings) { s.processors = append(s.processors, sp) }
+}
+
+// WithWrap wraps the hop's whole handler in wrap, outside its server
+// instrumentation: for what a service answers before any span starts, such
+// as CORS preflights.
+func WithWrap(wrap func(http.Handler) http.Handler) OtelSentryOption {
+	return func(s *otelSentrySettings) { s.wrap = wrap }
 }
 
 // NewOtelSentry builds the hop. A nil cfg.Rate leaves the sampler without a
@@ -119,6 +127,9 @@ func NewOtelSentry(ctx context.Context, cfg Config, opts ...OtelSentryOption) (*
 		Current:    currentOtelSpan,
 		Flush:      s.Flush,
 	})
+	if st.wrap != nil {
+		s.handler = st.wrap(s.handler)
+	}
 	return s, nil
 }
 
