@@ -4,8 +4,9 @@ GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Nested modules, each with its own go.mod and a replace to the root.
 NESTED      := sentryotlp sentryautoprop sentrylink examples conformance
-# The Node peer of the conformance tests: @sentry/node, from its lockfile.
-NODE_DEPS   := conformance/node/node_modules/.package-lock.json
+# The Node peer of the conformance tests: @sentry/node, from its lockfile;
+# and the browser's: @sentry/browser and esbuild, which bundles it.
+NODE_DEPS   := conformance/node/node_modules/.package-lock.json conformance/browser/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
@@ -22,8 +23,8 @@ demo-short:
 	cd examples && $(GO) run ./cmd/demo -short
 
 ## test: formatting, vet, staticcheck, race-enabled tests of every module
-## (conformance with the real Sentry SDKs included), the demo, and every
-## benchmark once.
+## (conformance with the real Sentry SDKs included, the browser SDK's where
+## Debian's chromium is installed), the demo, and every benchmark once.
 test: lint demo-short unit nested benchcheck
 
 lint:
@@ -44,12 +45,13 @@ nested: $(NODE_DEPS)
 benchcheck:
 	@for m in . $(NESTED); do (cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./...) || exit 1; done
 
-## conformance: chains of otelsentry, sentry-go and @sentry/node services.
+## conformance: chains of otelsentry, sentry-go, @sentry/node and
+## @sentry/browser (in headless Chromium) services.
 conformance: $(NODE_DEPS)
 	cd conformance && $(GO) test -race -count=1 ./...
 
-$(NODE_DEPS): conformance/node/package-lock.json
-	cd conformance/node && npm ci --no-audit --no-fund
+conformance/%/node_modules/.package-lock.json: conformance/%/package-lock.json
+	cd conformance/$* && npm ci --no-audit --no-fund
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
