@@ -63,9 +63,9 @@ func (t *Tracing) Client() *http.Client {
 	return &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(t.Provider)))}
 }
 
-// Server is an HTTP service on 127.0.0.1 with an ephemeral port. Its one
+// Server is an HTTP service on 127.0.0.1 with an ephemeral port. Its
 // route is wrapped in otelhttp, which extracts with the global propagator,
-// and it records the trace headers of every request it receives.
+// and it records the trace headers of every request the route receives.
 type Server struct {
 	Name string
 	// URL is the base URL, "http://127.0.0.1:<port>".
@@ -82,11 +82,27 @@ type Server struct {
 	received []http.Header
 }
 
+// ServerOption adds to what StartServer serves.
+type ServerOption func(mux *http.ServeMux, wrap *func(http.Handler) http.Handler)
+
+// WithRoute serves h at pattern too, without otelhttp and unrecorded: a
+// route that takes no part in a trace, such as a script.
+func WithRoute(pattern string, h http.Handler) ServerOption {
+	return func(mux *http.ServeMux, _ *func(http.Handler) http.Handler) { mux.Handle(pattern, h) }
+}
+
+// WithWrap wraps the whole server in wrap, outside otelhttp and the
+// recording of trace headers: for what a service answers before any span
+// starts, such as CORS preflights.
+func WithWrap(wrap func(http.Handler) http.Handler) ServerOption {
+	return func(_ *http.ServeMux, w *func(http.Handler) http.Handler) { *w = wrap }
+}
+
 // StartServer starts the service name, serving pattern, a method and a
 // path without wildcards such as "GET /work", with h inside an otelhttp
 // handler named after pattern, so that the server span knows its route
 // when it starts.
-func StartServer(name string, tracing *Tracing, pattern string, h http.HandlerFunc) (*Server, error) {
+func StartServer(name string, tracing *Tracing, pattern string, h http.HandlerFunc, opts ...ServerOption) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -94,8 +110,12 @@ func StartServer(name string, tracing *Tracing, pattern string, h http.HandlerFu
 	_, path, _ := strings.Cut(pattern, " ")
 	s := &Server{Name: name, URL: "http://" + ln.Addr().String(), Tracing: tracing, path: path, served: make(chan error, 1)}
 	mux := http.NewServeMux()
-	mux.Handle(pattern, otelhttp.NewHandler(h, pattern, otelhttp.WithTracerProvider(tracing.Provider)))
-	s.srv = &http.Server{Handler: s.record(mux), ReadHeaderTimeout: shutdownTimeout}
+	mux.Handle(pattern, s.record(otelhttp.NewHandler(h, pattern, otelhttp.WithTracerProvider(tracing.Provider))))
+	wrap := func(h http.Handler) http.Handler { return h }
+	for _, o := range opts {
+		o(mux, &wrap)
+	}
+	s.srv = &http.Server{Handler: wrap(mux), ReadHeaderTimeout: shutdownTimeout}
 	go func() { s.served <- s.srv.Serve(ln) }()
 	return s, nil
 }
