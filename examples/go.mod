@@ -26,6 +26,7 @@ require (
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.30.0 // indirect
+	github.com/otelsentry/otelsentry/conformance v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/propagators/aws v1.47.0 // indirect
 	go.opentelemetry.io/contrib/propagators/b3 v1.47.0 // indirect
@@ -50,3 +51,5 @@ replace github.com/otelsentry/otelsentry => ../
 replace github.com/otelsentry/otelsentry/sentryotlp => ../sentryotlp
 
 replace github.com/otelsentry/otelsentry/sentryautoprop => ../sentryautoprop
+
+replace github.com/otelsentry/otelsentry/conformance => ../conformance
