@@ -112,6 +112,30 @@ func New(ctx context.Context, opts ...Option) (*Browser, error) {
 	return &Browser{chromium: chromium, budget: s.budget, script: script}, nil
 }
 
+// T is the part of a *testing.T that ForTest uses.
+type T interface {
+	Helper()
+	Skipf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// ForTest returns a Browser for a test. Where Chromium or the npm packages
+// are missing it skips the test, saying why in one line, except in CI
+// (the environment variable CI set), which installs them: there it fails.
+func ForTest(t T, opts ...Option) *Browser {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bundleTimeout)
+	defer cancel()
+	b, err := New(ctx, opts...)
+	if errors.Is(err, ErrUnavailable) && os.Getenv("CI") == "" {
+		t.Skipf("browser test skipped: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return b
+}
+
 // bundle runs esbuild on bundleEntry and returns the script: an IIFE that
 // assigns the SDK's exports to the global Sentry.
 func bundle(ctx context.Context, dir, esbuild string) ([]byte, error) {

@@ -3,11 +3,9 @@ package chains_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -95,7 +93,7 @@ var browserCases = []browserCase{
 // from the hops' reports with the runner's rules, from what the SDK sent to
 // the ingest, and from what each Go service recorded.
 func TestBrowserChains(t *testing.T) {
-	b := newBrowser(t)
+	b := browser.ForTest(t)
 	in := ingest.New(t)
 	// bridge.MetaTags writes the DSC of the global propagator; every page
 	// service here is configured alike, so they share it. The release must
@@ -320,22 +318,6 @@ func fetchedReport(t *testing.T, page browser.Report, url string) *hop.Report {
 func expandCase(sentryTrace, baggage string) (string, string) {
 	r := strings.NewReplacer("{trace}", "4bf92f3577b34da6a3ce929d0e0e4736", "{span}", "00f067aa0ba902b7").Replace
 	return r(sentryTrace), r(baggage)
-}
-
-// newBrowser returns the browser, or skips the test where Chromium is not
-// installed (it fails in CI, which installs it).
-func newBrowser(t *testing.T) *browser.Browser {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	b, err := browser.New(ctx)
-	if errors.Is(err, browser.ErrUnavailable) && os.Getenv("CI") == "" {
-		t.Skipf("browser chains skipped: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func setGlobalPropagator(t *testing.T, p propagation.TextMapPropagator) {
