@@ -2,10 +2,12 @@ package propagator
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/internal/protocol"
 )
@@ -33,7 +35,6 @@ func Composite(opts ...Option) propagation.TextMapPropagator {
 
 // composite is TraceContext{}, Baggage{} and the Sentry propagator, fused.
 type composite struct {
-	tc  propagation.TraceContext
 	cfg *config
 }
 
@@ -50,15 +51,24 @@ func (c *composite) String() string {
 // Fields returns the keys the composite reads and writes.
 func (c *composite) Fields() []string {
 	if !c.cfg.w3cBaggage {
-		return []string{"traceparent", "tracestate", protocol.HeaderSentryTrace, protocol.HeaderBaggage}
+		return []string{protocol.HeaderTraceparent, protocol.HeaderTracestate, protocol.HeaderSentryTrace, protocol.HeaderBaggage}
 	}
-	return []string{"traceparent", "tracestate", protocol.HeaderBaggage, protocol.HeaderSentryTrace}
+	return []string{protocol.HeaderTraceparent, protocol.HeaderTracestate, protocol.HeaderBaggage, protocol.HeaderSentryTrace}
 }
 
-// Extract reads traceparent, baggage into the OpenTelemetry baggage, then
-// sentry-trace and the DSC.
+// Extract reads traceparent and tracestate, baggage into the
+// OpenTelemetry baggage, then sentry-trace and the DSC.
 func (c *composite) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	ctx = c.tc.Extract(ctx, carrier)
+	var parents, states [1]string
+	sc, dropped := protocol.ExtractTraceContext(
+		carrierValues(carrier, protocol.HeaderTraceparent, canonicalTraceparent, &parents),
+		carrierValues(carrier, protocol.HeaderTracestate, canonicalTracestate, &states))
+	if dropped > 0 {
+		c.cfg.debug(ctx, "tracestate members dropped that OpenTelemetry's trace state cannot hold", slog.Int("members", dropped))
+	}
+	if sc.IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
+	}
 	if c.cfg.w3cBaggage {
 		ctx = extractBaggage(ctx, carrier)
 	}
@@ -91,7 +101,7 @@ func (c *composite) Inject(ctx context.Context, carrier propagation.TextMapCarri
 	if protocol.InjectSuppressed(ctx) || !c.cfg.policy.Allows(ctx, carrier) {
 		return
 	}
-	c.tc.Inject(ctx, carrier)
+	injectTraceContext(ctx, carrier)
 	var b baggage.Baggage
 	if c.cfg.w3cBaggage {
 		b = baggage.FromContext(ctx)
@@ -113,6 +123,19 @@ func (c *composite) Inject(ctx context.Context, carrier propagation.TextMapCarri
 		existing = one[:]
 	}
 	c.cfg.write(ctx, carrier, sc, existing)
+}
+
+// injectTraceContext writes tracestate and traceparent for the span
+// context of ctx, when it is valid.
+func injectTraceContext(ctx context.Context, carrier propagation.TextMapCarrier) {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return
+	}
+	if ts := protocol.Tracestate(sc.TraceState()); ts != "" {
+		setHeader(carrier, protocol.HeaderTracestate, canonicalTracestate, ts)
+	}
+	setHeader(carrier, protocol.HeaderTraceparent, canonicalTraceparent, protocol.Traceparent(sc))
 }
 
 // WrittenDSC returns the DSC that Inject writes for ctx and the rate it

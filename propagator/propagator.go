@@ -14,10 +14,13 @@ import (
 	"github.com/otelsentry/otelsentry/internal/protocol"
 )
 
-// The header keys as http.Header stores them, for reading it directly.
+// The header keys as http.Header stores them, for reading and writing it
+// directly.
 var (
 	canonicalSentryTrace = textproto.CanonicalMIMEHeaderKey(protocol.HeaderSentryTrace)
 	canonicalBaggage     = textproto.CanonicalMIMEHeaderKey(protocol.HeaderBaggage)
+	canonicalTraceparent = textproto.CanonicalMIMEHeaderKey(protocol.HeaderTraceparent)
+	canonicalTracestate  = textproto.CanonicalMIMEHeaderKey(protocol.HeaderTracestate)
 )
 
 // sentryPropagator reads and writes sentry-trace and the Sentry members of
@@ -232,6 +235,17 @@ func (c *config) debug(ctx context.Context, msg string, attrs ...slog.Attr) {
 	if c.logger.Enabled(ctx, slog.LevelDebug) {
 		c.logger.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
 	}
+}
+
+// setHeader sets key to value, as carrier.Set does. An http.Header is
+// written directly with the canonical key, since its Set canonicalises
+// (and allocates) on every call.
+func setHeader(carrier propagation.TextMapCarrier, key, canonical, value string) {
+	if c, ok := carrier.(propagation.HeaderCarrier); ok {
+		c[canonical] = []string{value}
+		return
+	}
+	carrier.Set(key, value)
 }
 
 // carrierValues returns every value of key. http.Header is read directly

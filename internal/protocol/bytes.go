@@ -168,3 +168,5 @@ func trimOWS(s string) string {
 	}
 	return s[start:end]
 }
+
+func isLowerAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }

@@ -8,6 +8,7 @@
 //	context.go      the Sentry state a context holds for a trace
 //	dsc.go          the Dynamic Sampling Context: continued or started here
 //	sentrytrace.go  the sentry-trace header
+//	tracecontext.go the W3C traceparent and tracestate headers
 //	tracestate.go   the "sentry" trace state member
 //	samplerand.go   sample_rand and sample rates
 //	consistent.go   the "ot" trace state member of OTel consistent sampling

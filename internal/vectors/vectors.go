@@ -309,6 +309,37 @@ type InteropCase struct {
 // Interop returns the V-IO cases (interop.json).
 func Interop() []InteropCase { return load[InteropCase]("interop.json") }
 
+// W3CCase is a V-W3C case. An Extract case gives the traceparent and
+// tracestate lines of a request (nil for absent) and Want, the remote
+// parent Composite reads from them (nil for none), with WantTraceparent
+// the traceparent an Inject under it writes. An Inject case gives a span's
+// trace state, InjectTracestate, with InsertSentry inserted into it when
+// set, and WantTracestate, the tracestate line written for it.
+type W3CCase struct {
+	Case
+	Traceparent      []string   `json:"traceparent"`
+	Tracestate       []string   `json:"tracestate"`
+	Want             *W3CParent `json:"want"`
+	WantTraceparent  string     `json:"want_traceparent"`
+	InjectTracestate string     `json:"inject_tracestate"`
+	InsertSentry     string     `json:"insert_sentry"`
+	WantTracestate   string     `json:"want_tracestate"`
+}
+
+// W3CParent is the remote parent of a V-W3C case.
+type W3CParent struct {
+	TraceID    string `json:"trace_id"`
+	SpanID     string `json:"span_id"`
+	Flags      byte   `json:"flags"`
+	Tracestate string `json:"tracestate"`
+	// Dropped counts the members that OpenTelemetry's trace state cannot
+	// hold, left out alone.
+	Dropped int `json:"dropped"`
+}
+
+// W3C returns the V-W3C cases (w3c.json).
+func W3C() []W3CCase { return load[W3CCase]("w3c.json") }
+
 // HostileCase is an H case: hostile input from the network or from
 // configuration, and what must come of it (docs/protocol.md#bad-input).
 // Strings may hold {0xHH} for one raw byte, which JSON cannot carry (an

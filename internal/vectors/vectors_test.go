@@ -21,6 +21,7 @@ var loaders = map[string]func() []Case{
 	"metatags.json":    func() []Case { return metas(MetaTags()) },
 	"interop.json":     func() []Case { return metas(Interop()) },
 	"hostile.json":     func() []Case { return metas(Hostile()) },
+	"w3c.json":         func() []Case { return metas(W3C()) },
 }
 
 func metas[C interface{ meta() Case }](cases []C) []Case {
