@@ -37,13 +37,15 @@
 // Jobs and messages carry the trace in their metadata (the global
 // propagator's Inject into a propagation.MapCarrier or a MessageCarrier,
 // then ContinueTraceFromCarrier with the same carrier), subprocesses in
-// SENTRY_TRACE and SENTRY_BAGGAGE (InjectEnv, then ContinueTraceFromEnv). Logs written through Logger, with
-// log exporters given to Setup (sentryotlp.NewLogExporter sends them to
-// Sentry), carry the trace and span they were written in.
+// SENTRY_TRACE and SENTRY_BAGGAGE (InjectEnv, then ContinueTraceFromEnv).
+// Logs written through Logger, with log exporters given to Setup
+// (sentryotlp.NewLogExporter sends them to Sentry), carry the trace and
+// span they were written in.
 //
 // Without a traces sample rate (WithSampleRate, SENTRY_TRACES_SAMPLE_RATE)
-// or a traces sampler, nothing is recorded here: traces stay undecided and
-// are propagated, so that a later service decides, as the Sentry SDKs do.
+// or a traces sampler, no span is sent, as the Sentry SDKs send none;
+// traces are continued and propagated with the decision they came with,
+// and those this service starts stay undecided for a later service.
 //
 // The helpers work with the global propagator as it is when they are
 // called: the one Setup installs, propagator.Composite, or, for services

@@ -257,7 +257,7 @@ func ExampleWithLogger() {
 	}
 	_ = shutdown(context.Background())
 	fmt.Print(out.String())
-	// Output: level=INFO msg="otelsentry set up" propagators=tracecontext,baggage,sentry span_exporters=0 span_processors=0 log_exporters=0 dsn=none traces_sample_rate=0.5
+	// Output: level=INFO msg="otelsentry set up" propagators=tracecontext,baggage,sentry dsn=none traces_sample_rate=0.5 span_exporters=0 span_processors=0 log_exporters=0
 }
 
 func ExampleWithDSN() {

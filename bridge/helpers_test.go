@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"testing"
 
@@ -33,6 +34,7 @@ func setup(t testing.TB, opts ...bridge.Option) (trace.Tracer, *tracetest.SpanRe
 	t.Helper()
 	clearEnv(t)
 	rec := tracetest.NewSpanRecorder()
+	opts = append([]bridge.Option{bridge.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	shutdown, err := bridge.Setup(context.Background(), append(opts, bridge.WithSpanProcessor(rec))...)
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,9 @@ type config struct {
 	exporters                 []sdktrace.SpanExporter
 	processors                []sdktrace.SpanProcessor
 	logExporters              []sdklog.Exporter
-	logger                    *slog.Logger
+	// logger gets the line Setup logs; debugLogger the propagator's and
+	// the sampler's debug messages.
+	logger, debugLogger *slog.Logger
 	// invalid records the first option that was given nothing.
 	invalid error
 }
@@ -64,8 +66,9 @@ func WithEnvironment(s string) Option { return optionFunc(func(c *config) { c.en
 
 // WithSampleRate sets the traces sample rate, instead of
 // SENTRY_TRACES_SAMPLE_RATE. Without a rate and without a traces sampler,
-// this service decides nothing itself: traces it starts stay undecided
-// (deferred) and are propagated, so that a later service decides.
+// this service decides nothing and sends no spans; traces keep the
+// decision they came with, and those it starts stay undecided for a later
+// service to decide.
 func WithSampleRate(rate float64) Option {
 	return optionFunc(func(c *config) { c.sampleRate = &rate })
 }
@@ -120,9 +123,11 @@ func adding[T any](name string, v T, field func(*config) *[]T) Option {
 	})
 }
 
-// WithLogger sets the logger for the propagator's and the sampler's debug
-// messages and for the line Setup logs about what it installed. The
-// default discards them.
+// WithLogger sets the logger for the line Setup logs about what it
+// installed and for the propagator's and the sampler's debug messages,
+// which it gets when its handler is enabled for slog.LevelDebug. Without
+// it, Setup's line goes to slog.Default, and the debug messages go to
+// standard error with SENTRY_DEBUG=true and nowhere otherwise.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
 func (c *config) invalidate(what string) {

@@ -40,6 +40,13 @@ func New(opts ...Option) sdktrace.Sampler {
 	return s
 }
 
+// Decides reports whether the sampler decides traces itself: it has a
+// traces sample rate or a traces sampler. Without either, it passes
+// upstream decisions on and defers the rest (tracing without
+// performance), and bridge.Setup, which asks, then sends no spans, as
+// Sentry SDKs send none.
+func (s *sentrySampler) Decides() bool { return s.cfg.hasRate || s.cfg.tracesSampler != nil }
+
 // ShouldSample implements sdktrace.Sampler.
 func (s *sentrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	parent := trace.SpanContextFromContext(p.ParentContext)

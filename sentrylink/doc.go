@@ -7,7 +7,8 @@
 //
 // Install the integration, the global propagator and a tracer provider, and
 // bind each unit of work inside its OTel span, here each request under
-// otelhttp:
+// otelhttp, which wraps each route inside the mux so that the span starts
+// knowing its route, the transaction name:
 //
 //	sentry.Init(sentry.ClientOptions{
 //		Dsn: os.Getenv("SENTRY_DSN"),
@@ -18,7 +19,7 @@
 //	otel.SetTextMapPropagator(propagator.Composite(propagator.WithDSN(os.Getenv("SENTRY_DSN"))))
 //	otel.SetTracerProvider(tp) // sampling.New(...) as its sampler
 //
-//	handler := otelhttp.NewHandler(sentrylink.Middleware(mux), "api")
+//	mux.Handle("POST /orders", otelhttp.NewHandler(sentrylink.Middleware(orders), "POST /orders"))
 //
 // In a handler, sentry-go's own API then reports on the request's trace,
 // and so do its logger and its slog handler (sentryslog, the module

@@ -203,12 +203,9 @@ func (res *Result) checkHop(i int) []Check {
 	}
 
 	want := res.expectedDecision(i)
-	// A hop without a rate passes an upstream sampled trace on as sampled,
-	// but Sentry SDKs then record nothing, while OpenTelemetry cannot keep
-	// a span sampled without recording it: either is right.
-	if !(want == sampled && h.Rate == nil) {
-		checks = append(checks, check(CheckDecision, expectEqual("sampled", r.Sampled, want == sampled)))
-	}
+	// A hop without a rate passes an upstream sampled trace on as sampled
+	// but records and sends nothing, as Sentry SDKs do.
+	checks = append(checks, check(CheckDecision, expectEqual("recorded and sent", r.Sampled, want == sampled && h.Rate != nil)))
 	if r.Next == nil && r.Sent == nil {
 		return checks
 	}

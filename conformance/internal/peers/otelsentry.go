@@ -68,8 +68,9 @@ func WithWrap(wrap func(http.Handler) http.Handler) OtelSentryOption {
 }
 
 // NewOtelSentry builds the hop. A nil cfg.Rate leaves the sampler without a
-// rate: decisions that arrive are kept, and a trace that arrives undecided
-// stays undecided. With cfg.DSN set, the hop exports its spans to that
+// rate: decisions that arrive are kept and passed on, a trace that arrives
+// undecided stays undecided, and, as bridge.Setup does, the hop records
+// and sends no span. With cfg.DSN set, the hop exports its spans to that
 // project over OTLP and its propagator builds the DSC from the DSN.
 func NewOtelSentry(ctx context.Context, cfg Config, opts ...OtelSentryOption) (*OtelSentry, error) {
 	var st otelSentrySettings
@@ -85,15 +86,22 @@ func NewOtelSentry(ctx context.Context, cfg Config, opts ...OtelSentryOption) (*
 		sdktrace.WithSampler(sampling.New(sopts...)),
 		sdktrace.WithResource(sdkresource.NewSchemaless(attribute.String("service.name", cfg.Name))),
 	}
+	sends := cfg.Rate != nil
 	for _, sp := range st.processors {
-		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sp))
+		if sends {
+			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sp))
+		}
 	}
 	if cfg.DSN != "" {
 		exp, err := sentryotlp.New(ctx, cfg.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("otelsentry hop %s: %w", cfg.Name, err)
 		}
-		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+		if sends {
+			tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+		} else if err := exp.Shutdown(ctx); err != nil {
+			return nil, fmt.Errorf("otelsentry hop %s: %w", cfg.Name, err)
+		}
 	}
 
 	var popts []propagator.Option
@@ -124,8 +132,12 @@ func NewOtelSentry(ctx context.Context, cfg Config, opts ...OtelSentryOption) (*
 		Name:       cfg.Name,
 		Client:     client,
 		Instrument: s.instrument,
-		Current:    currentOtelSpan,
-		Flush:      s.Flush,
+		Current: func(ctx context.Context) hop.Span {
+			span := currentOtelSpan(ctx)
+			span.Sampled = span.Sampled && sends
+			return span
+		},
+		Flush: s.Flush,
 	})
 	if st.wrap != nil {
 		s.handler = st.wrap(s.handler)
