@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The context keeps the Sentry members of an incoming baggage and nothing
-// of the third-party ones, not even their memory.
+// The context keeps the Sentry elements of an incoming baggage, as they
+// came, and nothing of the third-party ones, not even their memory.
 func TestIncomingKeepsSentryMembersOnly(t *testing.T) {
 	large := "vendor=" + strings.Repeat("x", 4000)
 	tests := []struct {
@@ -21,7 +21,7 @@ func TestIncomingKeepsSentryMembersOnly(t *testing.T) {
 		{"third party first", []string{large + ",sentry-release=1.0,sentry-sample_rand=0.25"}, "sentry-release=1.0,sentry-sample_rand=0.25"},
 		{"third party between", []string{"sentry-release=1.0, " + large + " ,sentry-environment=prod"}, "sentry-release=1.0,sentry-environment=prod"},
 		{"two values", []string{"sentry-release=1.0", large}, "sentry-release=1.0"},
-		{"properties and empty members", []string{"sentry-release=1.0;p=x,sentry-empty=,,other=1"}, "sentry-release=1.0"},
+		{"properties and empty members", []string{"sentry-release=1.0;p=x,sentry-empty=,,other=1"}, "sentry-release=1.0;p=x,sentry-empty="},
 		{"oversize", []string{"sentry-release=1.0," + large + "," + large}, "sentry-release=1.0"},
 		{"third party only", []string{large}, ""},
 		{"spaces around a member", []string{"sentry-a=1,sentry-b=2 ,sentry-c=3," + large + ",\tsentry-d=4"}, "sentry-a=1,sentry-b=2,sentry-c=3,sentry-d=4"},

@@ -84,15 +84,15 @@ type DSC struct {
 	sampleRand string
 	continued  bool
 
-	// frozen holds a continued trace's usable incoming members, joined
-	// with commas as they came: the header itself when it held nothing
-	// else, else a copy, so that no third-party byte stays alive with the
-	// trace. It is empty when the DSC came in empty.
+	// frozen holds a continued trace's incoming Sentry elements, those
+	// whose key has the prefix, joined with commas as they came: the
+	// header itself when it held nothing else, else a copy, so that no
+	// third-party byte stays alive with the trace. The DSC is their
+	// well-formed members; Extract reads only the few it needs at once,
+	// and the rest waits until the DSC is first written.
 	frozen string
-	count  int // members in frozen
-	// written reports that frozen is its own encoding: values in written
-	// form, keys in written order (so none repeats), sample_rand valid.
-	written bool
+	// read keeps what reading frozen found, once it has been read.
+	read atomic.Uint32
 
 	// head is what a DSC started here takes from the configuration;
 	// sampled and transaction come from the trace's decision and root.
@@ -161,12 +161,16 @@ func (d *DSC) Decode(rate string) map[string]string { return DecodeDSC(d.Members
 // encoding returns the DSC's members in written form, joined, for rate,
 // and how many they are.
 func (d *DSC) encoding(rate string) (string, int) {
-	if d.continued && d.frozen == "" {
-		// A DSC that came in empty gets sample_rand alone, never a rate.
-		rate = ""
-	}
-	if d.written && rate == "" {
-		return d.frozen, d.count
+	if d.continued {
+		f := d.frozenFacts()
+		if !f.usable {
+			// A DSC that came in empty gets sample_rand alone, never a
+			// rate.
+			rate = ""
+		}
+		if f.verbatim && rate == "" {
+			return d.frozen, f.members
+		}
 	}
 	if e := d.encoded.Load(); e != nil && e.rate == rate {
 		return e.members, e.count
@@ -209,43 +213,50 @@ const maxMemberValueLen = len("s:x;r:") + maxSampleRandLen
 // readIncoming fills d, a continued trace's DSC, from the carrier's baggage
 // values, and returns the value of the sentry trace state member for the
 // remote parent, "s:<decision>;r:<sample_rand>", with the decoded org_id
-// and sampled values that Extract checks. It reads the header once: the
-// usable members are kept while they are read, sliced from the header
-// while they are the whole of it, copied once anything else appears.
+// and sampled values that Extract checks. It reads the header once, and of
+// its Sentry members only those Extract needs now: it keeps the Sentry
+// elements as they came, sliced from the header while they are the whole
+// of it, copied once anything else appears.
 func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, sampled string) {
 	header := joinValues(values)
 	var (
 		rand, rate string
-		prevRank   = -1
-		prevKey    string
-		written    = true
 		// prefix is the length of the part of header that holds exactly
-		// the members kept so far, while copied is nil.
+		// the elements kept so far, while copied is nil.
 		prefix int
 		copied *strings.Builder
 	)
-	r := baggageReader{rest: header}
-	for {
-		k, value, ok := r.next()
-		if !ok {
-			break
+	examined := 0
+	for rest, pos := header, 0; rest != "" && examined < maxBaggageMembers; {
+		raw := rest
+		rest = ""
+		if comma := strings.IndexByte(raw, ','); comma >= 0 {
+			raw, rest = raw[:comma], raw[comma+1:]
 		}
-		d.count++
-		rank := keyRank(k)
-		written = written && r.written && (rank > prevRank || rank == prevRank && k > prevKey)
-		prevRank, prevKey = rank, k
-		switch rank {
-		case rankSampleRand:
-			rand = value
-		case rankSampleRate:
-			rate = value
-		case rankOrgID:
-			orgID = value
-		case rankSampled:
-			sampled = value
+		start := pos
+		pos += len(raw) + 1
+		elem := trimOWS(raw)
+		if elem == "" {
+			continue
 		}
-		if copied == nil && r.exact && (prefix == 0 && r.start == 0 || prefix > 0 && r.start == prefix+1) {
-			prefix = r.end
+		examined++
+		if !strings.HasPrefix(elem, sentryPrefix) {
+			continue
+		}
+		if k, value, ok := neededMember(elem); ok {
+			switch k {
+			case keySampleRand:
+				rand = value
+			case keySampleRate:
+				rate = value
+			case keyOrgID:
+				orgID = value
+			case keySampled:
+				sampled = value
+			}
+		}
+		if copied == nil && len(elem) == len(raw) && (prefix == 0 && start == 0 || prefix > 0 && start == prefix+1) {
+			prefix = start + len(raw)
 			continue
 		}
 		if copied == nil {
@@ -256,21 +267,17 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 		if copied.Len() > 0 {
 			copied.WriteByte(',')
 		}
-		copied.WriteString(sentryPrefix)
-		copied.WriteString(k)
-		copied.WriteByte('=')
-		copied.WriteString(value)
+		copied.WriteString(elem)
 	}
 	// Decoding waits until the last value of each key is known.
 	if v, ok := percentDecode(rand); ok && validSampleRand(v) {
 		d.sampleRand = v
 	}
-	written = written && d.sampleRand != "" && d.sampleRand == rand
 	orgID, _ = percentDecode(orgID)
 	orgID = trimOWS(orgID)
 	sampled, _ = percentDecode(sampled)
 
-	// The member and the kept members share one allocation; sample_rand
+	// The member and the kept elements share one allocation; sample_rand
 	// is read from the member, so that nothing refers to the header.
 	b := copied
 	if b == nil {
@@ -279,7 +286,7 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 			d.frozen = header
 			b.Grow(maxMemberValueLen)
 		} else {
-			// Something besides the members was read: copy them.
+			// Something besides the elements was read: copy them.
 			b.Grow(prefix + maxMemberValueLen)
 			b.WriteString(header[:prefix])
 		}
@@ -300,8 +307,85 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 	}
 	member = text[frozenLen:]
 	d.sampleRand = member[len("s:x;r:"):]
-	d.written = written
 	return member, orgID, sampled
+}
+
+// neededMember returns the DSC key and value of a Sentry element that
+// holds one of the members Extract reads at once: sample_rand,
+// sample_rate, org_id and sampled. It reports false for any other, which
+// it leaves unread.
+func neededMember(elem string) (key, value string, ok bool) {
+	k := elem[len(sentryPrefix):]
+	if !strings.HasPrefix(k, "sample") && !strings.HasPrefix(k, keyOrgID) {
+		return "", "", false
+	}
+	key, value, _, ok = parseMember(elem, len(sentryPrefix))
+	return key, value, ok && value != ""
+}
+
+// frozenFacts is what reading a continued trace's frozen elements found.
+type frozenFacts struct {
+	// members counts the well-formed Sentry members.
+	members int
+	// usable reports at least one: otherwise the DSC came in empty.
+	usable bool
+	// verbatim reports that the elements are their own encoding: each a
+	// well-formed member exactly "key=value", values in written form, keys
+	// in written order (so none repeats), and sample_rand there, valid as
+	// it came.
+	verbatim bool
+}
+
+// The bits of DSC.read.
+const (
+	readDone     = 1 << 31
+	readUsable   = 1 << 30
+	readVerbatim = 1 << 29
+	readMembers  = 1<<8 - 1
+)
+
+// frozenFacts reads the frozen elements the first time it is called, and
+// returns what it found.
+func (d *DSC) frozenFacts() frozenFacts {
+	v := d.read.Load()
+	if v&readDone == 0 {
+		v = readDone | d.readFrozen()
+		d.read.Store(v)
+	}
+	return frozenFacts{members: int(v & readMembers), usable: v&readUsable != 0, verbatim: v&readVerbatim != 0}
+}
+
+// readFrozen reads the frozen elements and returns their facts as bits.
+func (d *DSC) readFrozen() uint32 {
+	var (
+		members, prevRank = 0, -1
+		prevKey, rand     string
+		verbatim          = true
+	)
+	r := baggageReader{rest: d.frozen}
+	for {
+		k, value, ok := r.next()
+		if !ok {
+			break
+		}
+		members++
+		rank := keyRank(k)
+		verbatim = verbatim && r.exact && r.written && (rank > prevRank || rank == prevRank && k > prevKey)
+		prevRank, prevKey = rank, k
+		if rank == rankSampleRand {
+			rand = value
+		}
+	}
+	// Every element is one of the members, and sample_rand is as it came.
+	verbatim = verbatim && r.examined == members && rand != "" && rand == d.sampleRand
+	var bits uint32
+	if members > 0 {
+		bits |= readUsable
+	}
+	if verbatim {
+		bits |= readVerbatim
+	}
+	return bits | uint32(members)
 }
 
 // contradicts reports a baggage sampled value that disagrees with the
