@@ -20,10 +20,6 @@ const (
 	maxOTValue   = 256
 )
 
-// OTKey is the key of the "ot" trace state member, whose rv a head
-// sample_rand derives from.
-const OTKey = otKey
-
 // OTMember is the parsed "ot" trace state member.
 type OTMember struct {
 	// RV is the trace's randomness, valid when HasRV is set.

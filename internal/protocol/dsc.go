@@ -154,10 +154,6 @@ func (d *DSC) MergeInto(existing []string, rate string) string {
 // the W3C limits, for rate as MergeInto takes it.
 func (d *DSC) Members(rate string) string { return d.MergeInto(nil, rate) }
 
-// Decode returns the DSC's members keyed without the "sentry-" prefix,
-// values decoded, for rate as MergeInto takes it.
-func (d *DSC) Decode(rate string) map[string]string { return DecodeDSC(d.Members(rate)) }
-
 // encoding returns the DSC's members in written form, joined, for rate,
 // and how many they are.
 func (d *DSC) encoding(rate string) (string, int) {
