@@ -52,7 +52,11 @@ func (s *sentrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sam
 	parent := trace.SpanContextFromContext(p.ParentContext)
 	if parent.IsValid() && !parent.IsRemote() {
 		// A child span shares its local parent's state, unchanged.
-		return sdktrace.SamplingResult{Decision: otelDecision(parent.IsSampled()), Tracestate: parent.TraceState()}
+		res := sdktrace.SamplingResult{Decision: otelDecision(parent.IsSampled()), Tracestate: parent.TraceState()}
+		if parent.IsSampled() {
+			res.Attributes = clientSampleRate(childSampleRate(p.ParentContext, parent))
+		}
+		return res
 	}
 	return s.sampleRoot(p, parent)
 }
@@ -146,7 +150,15 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 	if err != nil {
 		s.debug(p.ParentContext, "trace state not updated", slog.Any("error", err))
 	}
-	return sdktrace.SamplingResult{Decision: otelDecision(member.Decision == protocol.Sampled), Tracestate: ts}
+	res := sdktrace.SamplingResult{Decision: otelDecision(member.Decision == protocol.Sampled), Tracestate: ts}
+	switch {
+	case member.Decision != protocol.Sampled:
+	case local:
+		res.Attributes = clientSampleRate(rate, true)
+	default:
+		res.Attributes = clientSampleRate(sc.ParentSampleRate, sc.HasParentSampleRate)
+	}
+	return res
 }
 
 // callTracesSampler runs the user's function; a panic counts as an
