@@ -3,14 +3,14 @@
 GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Nested modules, each with its own go.mod and a replace to the root.
-NESTED      := sentryotlp sentryautoprop sentrylink examples conformance
+NESTED      := sentryotlp sentryautoprop sentrylink examples conformance collector
 # The Node peer of the conformance tests: @sentry/node, from its lockfile;
 # and the browser's: @sentry/browser and esbuild, which bundles it.
 NODE_DEPS   := conformance/node/node_modules/.package-lock.json conformance/browser/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
-.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest
+.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest collector faulttest
 
 all: test
 
@@ -73,3 +73,8 @@ bench:
 		$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./sampling || echo FAIL; } 2>&1 | tee bench.txt
 	@! grep -q '^FAIL' bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -table '' -col /propagator bench.txt
+
+## collector: the OpenTelemetry Collector of collector/ (the recommended
+## configuration for Sentry is collector/config.yaml), as collector/bin/otelcol-sentry.
+collector:
+	cd collector && $(GO) build -o bin/otelcol-sentry ./cmd/otelcol-sentry
