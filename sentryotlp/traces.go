@@ -10,27 +10,43 @@ import (
 // New returns an OTLP/HTTP span exporter to the Sentry project of dsnString,
 // sending to TracesEndpoint with the AuthHeader header.
 //
+// The exporter keeps a queue of its own: while the ingest is slow, down or
+// answers with an error, spans wait there (as many as
+// OTEL_BSP_MAX_QUEUE_SIZE, 2048 by default) while the OTLP exporter
+// retries with backoff, honouring Retry-After; connection errors are
+// retried too. An answer that cannot succeed (401, 403, 400, 413) is not
+// retried. Spans dropped for lack of room or refused are counted and
+// reported once per fault through otel.Handle, with their number; one
+// refusal is reported when it happens, naming the project and the status.
+// Shutdown sends what is queued until shortly before its context's
+// deadline, and its error then wraps ErrNotSent and names the ingest's
+// last answer.
+//
 // An empty DSN is an error, ErrNoDSN, and an invalid one an error wrapping
 // dsn.ErrInvalid; in neither case is an exporter returned.
 //
 // opts are applied after the DSN's endpoint and header, so they can adjust
-// the exporter (timeout, compression, retry, TLS); an option that sets the
-// endpoint or the headers replaces the DSN's. The OTEL_EXPORTER_OTLP_*
-// environment variables other than the endpoint and the headers apply as
-// they do to otlptracehttp.New.
+// the exporter (timeout, compression, retry); an option that sets the
+// endpoint or the headers replaces the DSN's, which is how the spans go to
+// an OpenTelemetry Collector instead. The exporter sends with an HTTP
+// client of its own, which observes every request; otlptracehttp.WithHTTPClient
+// replaces it, and with it the retry of connection errors and the
+// statuses in reports. The OTEL_EXPORTER_OTLP_* environment variables
+// other than the endpoint, the headers, the timeout and the certificates
+// apply as they do to otlptracehttp.New.
 func New(ctx context.Context, dsnString string, opts ...otlptracehttp.Option) (sdktrace.SpanExporter, error) {
 	d, err := parse(dsnString)
 	if err != nil {
 		return nil, err
 	}
-	// The explicit nil keeps a failed exporter from becoming a non-nil
-	// interface holding a nil pointer.
+	state := newIngestState()
 	exp, err := otlptracehttp.New(ctx, append([]otlptracehttp.Option{
 		otlptracehttp.WithEndpointURL(TracesEndpoint(d)),
 		otlptracehttp.WithHeaders(headers(d)),
+		otlptracehttp.WithHTTPClient(newHTTPClient(state)),
 	}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	return exp, nil
+	return newQueuedExporter(exp, state, d.ProjectID), nil
 }

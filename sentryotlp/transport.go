@@ -1,0 +1,113 @@
+package sentryotlp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// exportTimeout bounds each OTLP request, as the OTLP exporter's default
+// does.
+const exportTimeout = 10 * time.Second
+
+// ingestState is what the last OTLP requests to the ingest found: whether
+// the last one went through, and since when they have failed.
+type ingestState struct {
+	mu      sync.Mutex
+	failing bool
+	since   time.Time     // first failure of the current run of failures
+	last    string        // the last failure: a status line or a connection error
+	failed  chan struct{} // closed when a run of failures starts
+}
+
+func newIngestState() *ingestState { return &ingestState{failed: make(chan struct{})} }
+
+// observe records the outcome of one request.
+func (s *ingestState) observe(ok bool, what string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case ok && s.failing:
+		s.failing, s.failed = false, make(chan struct{})
+	case ok:
+	case !s.failing:
+		s.failing, s.since, s.last = true, time.Now(), what
+		close(s.failed)
+	default:
+		s.last = what
+	}
+}
+
+// failures returns a channel closed when requests fail, already closed
+// while they do.
+func (s *ingestState) failures() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+// snapshot returns whether requests are failing, since when, and the last
+// failure (kept after the failures end, for reports).
+func (s *ingestState) snapshot() (failing bool, since time.Time, last string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failing, s.since, s.last
+}
+
+// observingTransport records each OTLP request's outcome in state. It also
+// marks connection errors as temporary: the OTLP exporter retries only
+// errors that say so, and a refused or broken connection, an ingest or a
+// collector being restarted, is the most common failure there is.
+type observingTransport struct {
+	base  http.RoundTripper
+	state *ingestState
+}
+
+func (t observingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return nil, err
+		}
+		t.state.observe(false, err.Error())
+		if isConnectionError(err) {
+			err = temporaryError{err}
+		}
+		return nil, err
+	}
+	t.state.observe(resp.StatusCode >= 200 && resp.StatusCode < 300, resp.Status)
+	return resp, nil
+}
+
+// isConnectionError reports errors of the network rather than of the
+// configuration: refused, reset or closed connections, timeouts, name
+// resolution.
+func isConnectionError(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// temporaryError makes the http.Client's url.Error report Temporary, which
+// is what the OTLP exporter's retry looks for.
+type temporaryError struct{ error }
+
+func (temporaryError) Temporary() bool { return true }
+func (e temporaryError) Unwrap() error { return e.error }
+
+// newHTTPClient returns the client the exporter sends with: the settings
+// of the standard library's default transport, observed.
+func newHTTPClient(state *ingestState) *http.Client {
+	base := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: observingTransport{base: base, state: state}, Timeout: exportTimeout}
+}
