@@ -1,7 +1,9 @@
 // Package ingest is a fake Sentry ingest for tests: an HTTP server on
-// 127.0.0.1 that accepts envelopes, store requests and OTLP trace exports
-// the way Sentry's ingest does, keeps them in memory and lets a test wait for
-// what it expects.
+// 127.0.0.1 that accepts envelopes, store requests and OTLP trace and log
+// exports the way Sentry's ingest does, keeps them in memory and lets a test
+// wait for what it expects. It can also be made to fail the way an ingest
+// does: refuse connections, answer OTLP exports with an error status, or
+// answer them slowly.
 package ingest
 
 import (
@@ -19,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/otelsentry/otelsentry/conformance/internal/testkit"
 )
@@ -76,10 +79,12 @@ type SpanContext struct {
 	Description  string `json:"description"`
 }
 
-// OTLPRequest is one OTLP/HTTP trace export, kept undecoded.
+// OTLPRequest is one OTLP/HTTP export, kept undecoded.
 type OTLPRequest struct {
 	// Project is the project id in the request path.
 	Project string
+	// Signal is "traces" or "logs", from the request path.
+	Signal string
 	// Header holds the request headers.
 	Header http.Header
 	// Body is the (decompressed) body.
@@ -131,6 +136,56 @@ type Ingest struct {
 	otlp      []OTLPRequest
 	rejected  []string
 	changed   chan struct{} // closed and replaced whenever something arrives
+	fault     Fault
+	refused   []OTLPRequest // OTLP exports answered with the fault's status
+}
+
+// Fault is how the ingest answers OTLP exports; the zero Fault accepts
+// them.
+type Fault struct {
+	// Status, when not zero, answers every OTLP export with this status
+	// instead of accepting it.
+	Status int
+	// RetryAfter is the Retry-After header sent with Status.
+	RetryAfter string
+	// Delay is how long the ingest waits before it answers, accepting or
+	// not.
+	Delay time.Duration
+}
+
+// SetFault makes the ingest answer OTLP exports as f says, from the next
+// request on.
+func (in *Ingest) SetFault(f Fault) {
+	in.mu.Lock()
+	in.fault = f
+	in.mu.Unlock()
+}
+
+// Refused returns a copy of the OTLP exports answered with a fault's
+// status.
+func (in *Ingest) Refused() []OTLPRequest {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]OTLPRequest(nil), in.refused...)
+}
+
+// Down stops listening and closes every open connection, so that new
+// connections are refused until Up.
+func (in *Ingest) Down() error {
+	err := in.srv.Listener.Close()
+	in.srv.CloseClientConnections()
+	return err
+}
+
+// Up listens again on the address Down closed.
+func (in *Ingest) Up() error {
+	l, err := net.Listen("tcp", strings.TrimPrefix(in.srv.URL, "http://"))
+	if err != nil {
+		return fmt.Errorf("ingest: listen again: %w", err)
+	}
+	in.srv.Listener = l
+	go func() { _ = in.srv.Config.Serve(l) }()
+	return nil
 }
 
 // New starts an ingest on 127.0.0.1; t's cleanup closes it.
@@ -196,6 +251,25 @@ func (in *Ingest) WaitFor(ctx context.Context, cond func([]Envelope) bool) error
 	}
 }
 
+// WaitForOTLP waits until cond holds for the OTLP exports accepted so far,
+// or ctx ends; cond runs again after each arrival.
+func (in *Ingest) WaitForOTLP(ctx context.Context, cond func([]OTLPRequest) bool) error {
+	for {
+		in.mu.Lock()
+		reqs := append([]OTLPRequest(nil), in.otlp...)
+		ch := in.changed
+		in.mu.Unlock()
+		if cond(reqs) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ingest: waited for OTLP exports, have %d: %w", len(reqs), ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
 // WaitForEnvelope waits for an envelope that match accepts, and returns the
 // first such one received.
 func (in *Ingest) WaitForEnvelope(ctx context.Context, match func(Envelope) bool) (Envelope, error) {
@@ -252,9 +326,29 @@ func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch kind {
-	case "otlp":
+	case "traces", "logs":
+		req := OTLPRequest{Project: project, Signal: kind, Header: r.Header.Clone(), Body: body}
 		in.mu.Lock()
-		in.otlp = append(in.otlp, OTLPRequest{Project: project, Header: r.Header.Clone(), Body: body})
+		f := in.fault
+		in.mu.Unlock()
+		if f.Delay > 0 {
+			select {
+			case <-time.After(f.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		in.mu.Lock()
+		if f.Status != 0 {
+			in.refused = append(in.refused, req)
+			in.mu.Unlock()
+			if f.RetryAfter != "" {
+				w.Header().Set("Retry-After", f.RetryAfter)
+			}
+			http.Error(w, http.StatusText(f.Status), f.Status)
+			return
+		}
+		in.otlp = append(in.otlp, req)
 		in.notify()
 		in.mu.Unlock()
 		w.Header().Set("Content-Type", "application/x-protobuf")
@@ -318,7 +412,7 @@ func writeID(w http.ResponseWriter, id string) {
 }
 
 // route splits /api/<project>/<endpoint>/ into the project and the kind of
-// endpoint: envelope, store or otlp.
+// endpoint: envelope, store, or the OTLP traces or logs.
 func route(path string) (project, kind string, ok bool) {
 	rest, ok := strings.CutPrefix(path, "/api/")
 	if !ok {
@@ -334,7 +428,9 @@ func route(path string) (project, kind string, ok bool) {
 	case "store":
 		return project, "store", true
 	case "integration/otlp/v1/traces":
-		return project, "otlp", true
+		return project, "traces", true
+	case "integration/otlp/v1/logs":
+		return project, "logs", true
 	}
 	return "", "", false
 }

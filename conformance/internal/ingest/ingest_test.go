@@ -237,3 +237,54 @@ func TestCORS(t *testing.T) {
 		t.Errorf("%d envelopes recorded, want the one posted", n)
 	}
 }
+
+// TestFaults checks each way the ingest fails an OTLP export, and that it
+// accepts again once the fault is cleared, logs as well as traces.
+func TestFaults(t *testing.T) {
+	in := New(t)
+	client := &http.Client{Timeout: 5 * time.Second}
+	post := func(path string) (*http.Response, error) {
+		resp, err := client.Post(in.URL()+path, "application/x-protobuf", bytes.NewReader([]byte{0x0a, 0x00}))
+		if err == nil {
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	in.SetFault(Fault{Status: http.StatusTooManyRequests, RetryAfter: "2"})
+	resp, err := post("/api/42/integration/otlp/v1/traces")
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" {
+		t.Fatalf("429: %v %v", resp, err)
+	}
+	in.SetFault(Fault{Delay: 200 * time.Millisecond})
+	start := time.Now()
+	if resp, err := post("/api/42/integration/otlp/v1/logs"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("slow: %v %v", resp, err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("answered after %v, before the delay", d)
+	}
+	in.SetFault(Fault{})
+	if err := in.Down(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := post("/api/42/integration/otlp/v1/traces"); err == nil {
+		t.Fatal("a connection was accepted while down")
+	}
+	if err := in.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := post("/api/42/integration/otlp/v1/traces"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("up again: %v %v", resp, err)
+	}
+	if r := in.Refused(); len(r) != 1 || r[0].Signal != "traces" {
+		t.Errorf("refused %+v", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := in.WaitForOTLP(ctx, func(o []OTLPRequest) bool { return len(o) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if o := in.OTLP(); o[0].Signal != "logs" || o[1].Signal != "traces" {
+		t.Errorf("accepted %+v", o)
+	}
+}
