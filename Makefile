@@ -78,3 +78,10 @@ bench:
 ## configuration for Sentry is collector/config.yaml), as collector/bin/otelcol-sentry.
 collector:
 	cd collector && $(GO) build -o bin/otelcol-sentry ./cmd/otelcol-sentry
+
+## faulttest: three services under 200 requests/s while the fake ingest
+## refuses connections, answers 503, 429 and 401, and takes 3 s a request,
+## straight to it and through a Collector (restarted too); fails on a failed
+## request or a span neither received nor counted dropped (about 6 minutes).
+faulttest:
+	cd conformance && $(GO) run ./cmd/faulttest

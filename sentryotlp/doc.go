@@ -34,6 +34,15 @@
 // service believes it reports to Sentry. A service that exports to Sentry
 // only when SENTRY_DSN is set checks for ErrNoDSN.
 //
+// The span exporter holds spans in a bounded queue of its own while the
+// ingest is slow, down or refusing, retries with backoff (connection
+// errors too, which the OTLP exporter alone gives up on at once), and
+// reports what it drops once per fault through otel.Handle; see New. Its
+// options can point it at an OpenTelemetry Collector instead, keeping all
+// of that:
+//
+//	spans, err := sentryotlp.New(ctx, dsn, otlptracehttp.WithEndpointURL("http://collector:4318/v1/traces"))
+//
 // There is no constructor for an exporter configured by the
 // OTEL_EXPORTER_OTLP_* environment variables alone: otlptracehttp.New and
 // otlploghttp.New are exactly that, and nothing in them is specific to

@@ -133,6 +133,7 @@ func run(t *testing.T, cfg fleet.Config, tiers []*tier, n int, h func(i int) htt
 		})
 	}
 	wg.Wait()
+	client.CloseIdleConnections()
 	if err := chain.Shutdown(ctx); err != nil {
 		t.Errorf("chain shutdown: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,9 +57,10 @@ type Chain struct {
 	// URL is the first service's.
 	URL string
 
-	servers   []*http.Server
-	providers []*sdktrace.TracerProvider
-	ended     atomic.Int64
+	servers    []*http.Server
+	transports []*http.Transport
+	providers  []*sdktrace.TracerProvider
+	ended      atomic.Int64
 }
 
 // Start starts the chain, the last service first so that each knows the
@@ -84,6 +86,7 @@ func Start(cfg Config) (*Chain, error) {
 		c.providers = append(c.providers, tp)
 		prop := propagator.Composite(propagator.WithRelease(fmt.Sprintf("svc%d@1", hop)))
 		transport := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+		c.transports = append(c.transports, transport)
 		client := &http.Client{Timeout: requestTimeout, Transport: bridge.NewTransport(otelhttp.NewTransport(transport,
 			otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop)))}
 		handler := otelhttp.NewHandler(hopHandler(client, next, prop), fmt.Sprintf("GET /svc%d", hop),
@@ -106,17 +109,23 @@ func Start(cfg Config) (*Chain, error) {
 func (c *Chain) Ended() int64 { return c.ended.Load() }
 
 // Shutdown stops the services, the first one first, then their tracer
-// providers, which send what their exporters hold; it returns what the
-// exporters reported.
+// providers, which send what their exporters hold, side by side as the
+// processes of a fleet would; it returns what the exporters reported. The
+// caller closes its own idle connections to the chain first: a connection
+// that never carried a request holds a server's Shutdown for seconds.
 func (c *Chain) Shutdown(ctx context.Context) error {
 	var errs []error
 	for i := len(c.servers) - 1; i >= 0; i-- {
 		errs = append(errs, c.servers[i].Shutdown(ctx))
+		c.transports[i].CloseIdleConnections()
 	}
-	for _, tp := range c.providers {
-		errs = append(errs, tp.Shutdown(ctx))
+	tpErrs := make([]error, len(c.providers))
+	var wg sync.WaitGroup
+	for i, tp := range c.providers {
+		wg.Go(func() { tpErrs[i] = tp.Shutdown(ctx) })
 	}
-	return errors.Join(errs...)
+	wg.Wait()
+	return errors.Join(append(errs, tpErrs...)...)
 }
 
 // endCounter counts the sampled spans that end.

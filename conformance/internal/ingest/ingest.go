@@ -191,17 +191,29 @@ func (in *Ingest) Up() error {
 // New starts an ingest on 127.0.0.1; t's cleanup closes it.
 func New(t testkit.TB) *Ingest {
 	t.Helper()
+	in, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.Close)
+	return in
+}
+
+// Start starts an ingest on 127.0.0.1, for a program; Close stops it.
+func Start() (*Ingest, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("ingest: listen: %v", err)
+		return nil, fmt.Errorf("ingest: listen: %w", err)
 	}
 	in := &Ingest{changed: make(chan struct{})}
 	in.srv = httptest.NewUnstartedServer(http.HandlerFunc(in.serve))
 	in.srv.Listener = l
 	in.srv.Start()
-	t.Cleanup(in.srv.Close)
-	return in
+	return in, nil
 }
+
+// Close stops the ingest, waiting for the requests under way.
+func (in *Ingest) Close() { in.srv.Close() }
 
 // URL returns the ingest's base URL, http://127.0.0.1:<port>.
 func (in *Ingest) URL() string { return in.srv.URL }
