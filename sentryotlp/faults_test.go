@@ -84,6 +84,24 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// newExporter returns an exporter to project 42 at addr, retrying fast.
+func newExporter(t *testing.T, addr string) sdktrace.SpanExporter {
+	t.Helper()
+	exp, err := sentryotlp.New(context.Background(), "http://key@"+addr+"/42", fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
+// exporterTo serves in on a free address and returns an exporter to it.
+func exporterTo(t *testing.T, in *faultyIngest) sdktrace.SpanExporter {
+	t.Helper()
+	addr := freeAddr(t)
+	serveOn(t, addr, in)
+	return newExporter(t, addr)
+}
+
 // handled collects what the exporter reports through otel.Handle during
 // the test.
 func handled(t *testing.T) func() []string {
@@ -121,10 +139,7 @@ func endSpans(exp sdktrace.SpanExporter, n int, prefix string) *sdktrace.TracerP
 func TestRefusedConnectionsRetried(t *testing.T) {
 	reported := handled(t)
 	addr := freeAddr(t)
-	exp, err := sentryotlp.New(context.Background(), "http://key@"+addr+"/42", fastRetry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := newExporter(t, addr)
 	tp := endSpans(exp, 10, "down-")
 	time.Sleep(300 * time.Millisecond) // a few refused attempts
 	fake := &fakeSentry{}
@@ -151,12 +166,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		}
 		return 0, ""
 	}}
-	addr := freeAddr(t)
-	serveOn(t, addr, in)
-	exp, err := sentryotlp.New(context.Background(), "http://key@"+addr+"/42", fastRetry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := exporterTo(t, in)
 	tp := endSpans(exp, 5, "limited-")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -181,12 +191,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 func TestUnauthorizedNotRetried(t *testing.T) {
 	reported := handled(t)
 	in := &faultyIngest{answer: func(int) (int, string) { return http.StatusUnauthorized, "" }}
-	addr := freeAddr(t)
-	serveOn(t, addr, in)
-	exp, err := sentryotlp.New(context.Background(), "http://key@"+addr+"/42", fastRetry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := exporterTo(t, in)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Hour)))
 	for batch := range 3 {
 		for i := range 4 {
@@ -199,7 +204,7 @@ func TestUnauthorizedNotRetried(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = tp.Shutdown(ctx)
+	err := tp.Shutdown(ctx)
 	names := spanNames(t, in.refused.requests())
 	slices.Sort(names)
 	if len(names) != 12 || len(slices.Compact(names)) != 12 {
@@ -228,12 +233,7 @@ func TestQueueBound(t *testing.T) {
 		}
 		return 0, ""
 	}}
-	addr := freeAddr(t)
-	serveOn(t, addr, in)
-	exp, err := sentryotlp.New(context.Background(), "http://key@"+addr+"/42", fastRetry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := exporterTo(t, in)
 	ctx := context.Background()
 	for _, n := range []int{8, 8, 2} { // 8 queued, 8 do not fit, 2 fit
 		spans := make([]sdktrace.ReadOnlySpan, n)
@@ -268,17 +268,12 @@ func TestQueueBound(t *testing.T) {
 func TestShutdownDuringFault(t *testing.T) {
 	handled(t)
 	in := &faultyIngest{answer: func(int) (int, string) { return http.StatusServiceUnavailable, "" }}
-	addr := freeAddr(t)
-	serveOn(t, addr, in)
-	exp, err := sentryotlp.New(context.Background(), "http://key@"+addr+"/42", fastRetry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := exporterTo(t, in)
 	tp := endSpans(exp, 6, "stuck-")
 	time.Sleep(100 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	err = tp.Shutdown(ctx)
+	err := tp.Shutdown(ctx)
 	if ctx.Err() != nil {
 		t.Errorf("Shutdown returned after its deadline: %v", err)
 	}

@@ -53,7 +53,9 @@ type config struct {
 
 // fault is one way the ingest, or the Collector, fails.
 type fault struct {
-	Name     string
+	Name string
+	// Key names the fault in benchmark results.
+	Key      string
 	Duration time.Duration
 	// Path limits the fault to one path; empty applies it to both.
 	Path string
@@ -81,15 +83,15 @@ func ingestFault(f ingest.Fault) func(*rig) (func() error, error) {
 // defaultFaults are the faults of a full run.
 func defaultFaults() []fault {
 	return []fault{
-		{Name: "connections refused", Duration: 5 * time.Second, start: func(r *rig) (func() error, error) {
+		{Name: "connections refused", Key: "refused", Duration: 5 * time.Second, start: func(r *rig) (func() error, error) {
 			return r.ingest.Up, r.ingest.Down()
 		}},
-		{Name: "503", Duration: 5 * time.Second, start: ingestFault(ingest.Fault{Status: http.StatusServiceUnavailable})},
-		{Name: "429, Retry-After: 2", Duration: 5 * time.Second, start: ingestFault(ingest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "2"})},
-		{Name: "3 s per request", Duration: 10 * time.Second, start: ingestFault(ingest.Fault{Delay: 3 * time.Second})},
-		{Name: "401", Duration: 5 * time.Second, start: ingestFault(ingest.Fault{Status: http.StatusUnauthorized})},
-		{Name: "503, longer than the queue holds", Duration: 30 * time.Second, Path: pathDirect, start: ingestFault(ingest.Fault{Status: http.StatusServiceUnavailable})},
-		{Name: "Collector restarted", Duration: 2 * time.Second, Path: pathCollector, start: restartCollector},
+		{Name: "503", Key: "503", Duration: 5 * time.Second, start: ingestFault(ingest.Fault{Status: http.StatusServiceUnavailable})},
+		{Name: "429, Retry-After: 2", Key: "429", Duration: 5 * time.Second, start: ingestFault(ingest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "2"})},
+		{Name: "3 s per request", Key: "slow", Duration: 10 * time.Second, start: ingestFault(ingest.Fault{Delay: 3 * time.Second})},
+		{Name: "401", Key: "401", Duration: 5 * time.Second, start: ingestFault(ingest.Fault{Status: http.StatusUnauthorized})},
+		{Name: "503, longer than the queue holds", Key: "503-long", Duration: 30 * time.Second, Path: pathDirect, start: ingestFault(ingest.Fault{Status: http.StatusServiceUnavailable})},
+		{Name: "Collector restarted", Key: "restart", Duration: 2 * time.Second, Path: pathCollector, start: restartCollector},
 	}
 }
 

@@ -5,22 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/conformance/internal/fleet"
 	"github.com/otelsentry/otelsentry/propagator"
-	"github.com/otelsentry/otelsentry/sampling"
 )
 
 // config bounds a run.
@@ -42,7 +39,7 @@ const (
 var kinds = []string{kindSampled, kindNegative, kindDeferred, kindAbsent, kindGarbage}
 
 // hops is the length of the chain.
-const hops = 3
+const hops = fleet.Hops
 
 // Releases in the DSC: the upstream's, frozen by every hop of a continued
 // trace, and the first service's, frozen by the others for a new trace.
@@ -114,84 +111,35 @@ type hopReport struct {
 	release string
 }
 
-// chain is the running services.
+// chain is the running services and the spans they ended.
 type chain struct {
-	url       string
-	servers   []*http.Server
-	providers []*sdktrace.TracerProvider
-	mu        sync.Mutex
-	spans     []spanRecord
+	*fleet.Chain
+	mu    sync.Mutex
+	spans []spanRecord
 }
 
 func startChain() (*chain, error) {
 	c := &chain{}
-	next := ""
-	// Start from the last service, so each knows the next one's URL.
-	for hop := hops - 1; hop >= 0; hop-- {
-		prop := propagator.Composite(propagator.WithRelease(fmt.Sprintf("svc%d@1", hop)))
-		tp := sdktrace.NewTracerProvider(
-			sdktrace.WithSampler(sampling.New(sampling.WithSampleRate(0.5))),
-			sdktrace.WithSpanProcessor(recorder{hop, &c.mu, &c.spans}))
-		base := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
-		client := &http.Client{Timeout: 30 * time.Second, Transport: bridge.NewTransport(otelhttp.NewTransport(base,
-			otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop)))}
-		handler := otelhttp.NewHandler(hopHandler(client, next, prop), fmt.Sprintf("svc%d", hop),
-			otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			c.stop()
-			return nil, err
-		}
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		c.servers = append(c.servers, srv)
-		c.providers = append(c.providers, tp)
-		next = "http://" + ln.Addr().String() + "/"
-	}
-	c.url = next
-	return c, nil
+	var err error
+	c.Chain, err = fleet.Start(fleet.Config{
+		Rate: 0.5,
+		Processors: func(hop int) []sdktrace.SpanProcessor {
+			return []sdktrace.SpanProcessor{recorder{hop, &c.mu, &c.spans}}
+		},
+		Report: func(r *http.Request, prop propagation.TextMapPropagator) string {
+			sc := trace.SpanContextFromContext(r.Context())
+			return fmt.Sprintf("%s %t %s", sc.TraceID(), sc.IsSampled(), propagator.DSCFromContext(r.Context(), prop)["release"])
+		},
+	})
+	return c, err
 }
 
-// stop shuts the servers down, waiting for their handlers, so that every
+// stop shuts the services down, waiting for their handlers, so that every
 // span has ended before the checks read them.
 func (c *chain) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for i := len(c.servers) - 1; i >= 0; i-- { // the first service first
-		_ = c.servers[i].Shutdown(ctx)
-	}
-	for _, tp := range c.providers {
-		_ = tp.Shutdown(ctx)
-	}
-}
-
-// hopHandler reports this hop's view of the trace, then the next hop's.
-func hopHandler(client *http.Client, next string, prop propagation.TextMapPropagator) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sc := trace.SpanContextFromContext(r.Context())
-		report := fmt.Sprintf("%s %t %s\n", sc.TraceID(), sc.IsSampled(), propagator.DSCFromContext(r.Context(), prop)["release"])
-		if next == "" {
-			_, _ = io.WriteString(w, report)
-			return
-		}
-		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, next, nil)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			http.Error(w, fmt.Sprintf("next hop: %d %v", resp.StatusCode, err), http.StatusBadGateway)
-			return
-		}
-		_, _ = io.WriteString(w, report+string(body))
-	})
+	_ = c.Shutdown(ctx)
 }
 
 // incoming returns request n's kind, ids and headers. Ids are unique per
@@ -267,12 +215,13 @@ func run(ctx context.Context, cfg config) (summary, error) {
 				if n >= cfg.Requests || ctx.Err() != nil {
 					return
 				}
-				results[n] = send(ctx, client, c.url, n)
+				results[n] = send(ctx, client, c.URL, n)
 			}
 		})
 	}
 	wg.Wait()
 	sum.Duration = time.Since(start)
+	client.CloseIdleConnections()
 	c.stop()
 	timedOut := ctx.Err()
 

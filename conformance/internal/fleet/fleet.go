@@ -46,10 +46,16 @@ type Config struct {
 	// Consistent turns on sampling.WithConsistentSampling.
 	Consistent bool
 	// Exporters returns the span exporters of service hop, each put behind
-	// a batch span processor.
+	// a batch span processor; nil exports nothing.
 	Exporters func(hop int) ([]sdktrace.SpanExporter, error)
 	// Batch holds options of those batch span processors.
 	Batch []sdktrace.BatchSpanProcessorOption
+	// Processors returns further span processors of service hop.
+	Processors func(hop int) []sdktrace.SpanProcessor
+	// Report is what a service answers about the request it serves, one
+	// line, followed by the next service's answer; nil answers as Get
+	// reads it.
+	Report func(r *http.Request, prop propagation.TextMapPropagator) string
 }
 
 // Chain is a running chain.
@@ -68,11 +74,18 @@ type Chain struct {
 func Start(cfg Config) (*Chain, error) {
 	c := &Chain{}
 	next := ""
+	report := cfg.Report
+	if report == nil {
+		report = traceReport
+	}
 	for hop := Hops - 1; hop >= 0; hop-- {
-		exps, err := cfg.Exporters(hop)
-		if err != nil {
-			_ = c.Shutdown(context.Background())
-			return nil, err
+		var exps []sdktrace.SpanExporter
+		if cfg.Exporters != nil {
+			var err error
+			if exps, err = cfg.Exporters(hop); err != nil {
+				_ = c.Shutdown(context.Background())
+				return nil, err
+			}
 		}
 		opts := []sdktrace.TracerProviderOption{
 			sdktrace.WithSampler(sampling.New(sampling.WithSampleRate(cfg.Rate), sampling.WithConsistentSampling(cfg.Consistent))),
@@ -82,6 +95,11 @@ func Start(cfg Config) (*Chain, error) {
 		for _, exp := range exps {
 			opts = append(opts, sdktrace.WithBatcher(exp, cfg.Batch...))
 		}
+		if cfg.Processors != nil {
+			for _, sp := range cfg.Processors(hop) {
+				opts = append(opts, sdktrace.WithSpanProcessor(sp))
+			}
+		}
 		tp := sdktrace.NewTracerProvider(opts...)
 		c.providers = append(c.providers, tp)
 		prop := propagator.Composite(propagator.WithRelease(fmt.Sprintf("svc%d@1", hop)))
@@ -89,7 +107,7 @@ func Start(cfg Config) (*Chain, error) {
 		c.transports = append(c.transports, transport)
 		client := &http.Client{Timeout: requestTimeout, Transport: bridge.NewTransport(otelhttp.NewTransport(transport,
 			otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop)))}
-		handler := otelhttp.NewHandler(hopHandler(client, next, prop), fmt.Sprintf("GET /svc%d", hop),
+		handler := otelhttp.NewHandler(hopHandler(client, next, prop, report), fmt.Sprintf("GET /svc%d", hop),
 			otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -140,12 +158,17 @@ func (c endCounter) OnEnd(s sdktrace.ReadOnlySpan) {
 func (endCounter) Shutdown(context.Context) error   { return nil }
 func (endCounter) ForceFlush(context.Context) error { return nil }
 
+// traceReport is a service's view of the trace, as Get reads it.
+func traceReport(r *http.Request, prop propagation.TextMapPropagator) string {
+	sc := trace.SpanContextFromContext(r.Context())
+	return fmt.Sprintf("%s %t %s", sc.TraceID(), sc.IsSampled(), propagator.DSCFromContext(r.Context(), prop)["sample_rand"])
+}
+
 // hopHandler calls the next service, if any, and answers with this
-// service's view of the trace (see Trace), then the next one's.
-func hopHandler(client *http.Client, next string, prop propagation.TextMapPropagator) http.Handler {
+// service's report line, then the next one's.
+func hopHandler(client *http.Client, next string, prop propagation.TextMapPropagator, line func(*http.Request, propagation.TextMapPropagator) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sc := trace.SpanContextFromContext(r.Context())
-		report := fmt.Sprintf("%s %t %s\n", sc.TraceID(), sc.IsSampled(), propagator.DSCFromContext(r.Context(), prop)["sample_rand"])
+		report := line(r, prop) + "\n"
 		if next == "" {
 			_, _ = io.WriteString(w, report)
 			return

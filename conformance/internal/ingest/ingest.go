@@ -247,17 +247,23 @@ func (in *Ingest) Rejected() []string {
 // WaitFor waits until cond holds for the envelopes received so far, or ctx
 // ends; cond runs again after each arrival.
 func (in *Ingest) WaitFor(ctx context.Context, cond func([]Envelope) bool) error {
+	return waitFor(ctx, in, "envelopes", func() []Envelope { return in.envelopes }, cond)
+}
+
+// waitFor waits until cond holds for a copy of what list returns, read
+// with in.mu held, or ctx ends; cond runs again after each arrival.
+func waitFor[T any](ctx context.Context, in *Ingest, what string, list func() []T, cond func([]T) bool) error {
 	for {
 		in.mu.Lock()
-		envs := append([]Envelope(nil), in.envelopes...)
+		got := append([]T(nil), list()...)
 		ch := in.changed
 		in.mu.Unlock()
-		if cond(envs) {
+		if cond(got) {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("ingest: waited for envelopes, have %d: %w", len(envs), ctx.Err())
+			return fmt.Errorf("ingest: waited for %s, have %d: %w", what, len(got), ctx.Err())
 		case <-ch:
 		}
 	}
@@ -266,20 +272,7 @@ func (in *Ingest) WaitFor(ctx context.Context, cond func([]Envelope) bool) error
 // WaitForOTLP waits until cond holds for the OTLP exports accepted so far,
 // or ctx ends; cond runs again after each arrival.
 func (in *Ingest) WaitForOTLP(ctx context.Context, cond func([]OTLPRequest) bool) error {
-	for {
-		in.mu.Lock()
-		reqs := append([]OTLPRequest(nil), in.otlp...)
-		ch := in.changed
-		in.mu.Unlock()
-		if cond(reqs) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("ingest: waited for OTLP exports, have %d: %w", len(reqs), ctx.Err())
-		case <-ch:
-		}
-	}
+	return waitFor(ctx, in, "OTLP exports", func() []OTLPRequest { return in.otlp }, cond)
 }
 
 // WaitForEnvelope waits for an envelope that match accepts, and returns the
