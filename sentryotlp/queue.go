@@ -43,8 +43,9 @@ const (
 
 // queuedExporter sends spans through the OTLP exporter from a queue of its
 // own. The OTLP exporter retries failed requests with exponential backoff,
-// honouring Retry-After, and stops at once on an answer that cannot
-// succeed (401, 403, 400, 413); while it retries, the spans that keep
+// honouring Retry-After, on 429, 502, 503 and 504 (and, through this
+// package's client, on connection errors), and stops at once on any other
+// status, a 401 among them; while it retries, the spans that keep
 // coming wait in the queue, up to its size, and the batch span processor is
 // never held up. Spans that do not fit, or that the ingest refuses, are
 // counted and reported once per fault through otel.Handle, with their

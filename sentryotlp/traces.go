@@ -13,11 +13,12 @@ import (
 // The exporter keeps a queue of its own: while the ingest is slow, down or
 // answers with an error, spans wait there (as many as
 // OTEL_BSP_MAX_QUEUE_SIZE, 2048 by default) while the OTLP exporter
-// retries with backoff, honouring Retry-After; connection errors are
-// retried too. An answer that cannot succeed (401, 403, 400, 413) is not
-// retried. Spans dropped for lack of room or refused are counted and
-// reported once per fault through otel.Handle, with their number; one
-// refusal is reported when it happens, naming the project and the status.
+// retries 429, 502, 503 and 504 with backoff, honouring Retry-After;
+// connection errors are retried too. Other statuses (a 401, for a revoked
+// key) are not retried. Spans dropped for lack of room or refused are
+// counted and reported once per fault through otel.Handle, with their
+// number; one refusal is reported when it happens, naming the project and
+// the status.
 // Shutdown sends what is queued until shortly before its context's
 // deadline, and its error then wraps ErrNotSent and names the ingest's
 // last answer.

@@ -11,7 +11,7 @@ import (
 )
 
 // TestRun runs a short version of the fault test, so that make test
-// exercises the command and its accounting: a lighter load, faults of a
+// exercises the command and its accounting: 20 requests/s, faults of a
 // second, and the Collector's restart. The recovery outlasts the OTLP
 // exporter's first backoff (2.5 to 7.5 s). Spans are counted by the fault
 // their request fell in, drops by the fault they were reported after; a
@@ -23,12 +23,14 @@ func TestRun(t *testing.T) {
 			return r.ingest.Up, r.ingest.Down()
 		}},
 		{Name: "503", Duration: time.Second, Path: pathDirect, start: ingestFault(ingest.Fault{Status: http.StatusServiceUnavailable})},
-		{Name: "401", Duration: time.Second, Path: pathDirect, start: ingestFault(ingest.Fault{Status: http.StatusUnauthorized})},
+		// Longer than the batch span processor's 5 s between exports, so
+		// that an export meets it.
+		{Name: "401", Duration: 6 * time.Second, Path: pathDirect, start: ingestFault(ingest.Fault{Status: http.StatusUnauthorized})},
 		{Name: "Collector restarted", Duration: time.Second, Path: pathCollector, start: restartCollector},
 	}
 	prs, err := run(context.Background(), config{
-		Rate: 50, Queue: 8192, Baseline: 2 * time.Second, Recovery: 9 * time.Second,
-		Faults: short, Paths: []string{pathDirect, pathCollector}, ShutdownTimeout: 3 * time.Second,
+		Rate: 20, Queue: 8192, Baseline: 2 * time.Second, Recovery: 9 * time.Second,
+		Faults: short, Paths: []string{pathDirect, pathCollector}, ShutdownTimeout: 5 * time.Second,
 	})
 	t.Log("\n" + table(prs) + details(prs))
 	if err != nil {

@@ -133,8 +133,17 @@ func (c *Chain) Ended() int64 { return c.ended.Load() }
 // that never carried a request holds a server's Shutdown for seconds.
 func (c *Chain) Shutdown(ctx context.Context) error {
 	var errs []error
+	// The servers get at most half the time: a request still under way
+	// after it is cut short, so that the providers keep the rest.
+	sctx, cancel := ctx, context.CancelFunc(func() {})
+	if d, ok := ctx.Deadline(); ok {
+		sctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(d)/2))
+	}
+	defer cancel()
 	for i := len(c.servers) - 1; i >= 0; i-- {
-		errs = append(errs, c.servers[i].Shutdown(ctx))
+		if err := c.servers[i].Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("svc%d: requests cut short: %w", Hops-1-i, err), c.servers[i].Close())
+		}
 		c.transports[i].CloseIdleConnections()
 	}
 	tpErrs := make([]error, len(c.providers))
