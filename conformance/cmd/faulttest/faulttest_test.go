@@ -36,6 +36,12 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A request that failed is logged, not a failure here: on a machine
+	// too busy to answer in time requests fail whatever the exporters do,
+	// and the benchmark and make faulttest measure them.
+	if err := failed(prs); err != nil {
+		t.Log(err)
+	}
 	// Every span arrived or was counted (run checks that); what is left to
 	// check is what each path reported.
 	direct, collector := prs[0], prs[1]

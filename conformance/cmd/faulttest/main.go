@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -41,7 +42,7 @@ func main() {
 	prs, err := run(ctx, cfg)
 	fmt.Print(table(prs))
 	fmt.Print(details(prs))
-	if err != nil {
+	if err := errors.Join(err, failed(prs)); err != nil {
 		fmt.Fprintln(os.Stderr, "faulttest:", err)
 		os.Exit(1)
 	}
