@@ -38,20 +38,18 @@ type tier struct {
 	col       *otelcol.Collector
 }
 
-// bin is the Collector, built once for the package's tests.
-var bin *otelcol.Binary
+// The Collector is built once, by the first test that needs one.
+var (
+	buildOnce sync.Once
+	bin       *otelcol.Binary
+	buildErr  error
+)
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	b, err := otelcol.Build(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = b
 	code := m.Run()
-	b.Close()
+	if bin != nil {
+		bin.Close()
+	}
 	os.Exit(code)
 }
 
@@ -59,6 +57,14 @@ func TestMain(m *testing.M) {
 // project of in.
 func startTiers(t *testing.T, in *ingest.Ingest, tiers []*tier) {
 	t.Helper()
+	buildOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		bin, buildErr = otelcol.Build(ctx)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for i, tr := range tiers {
