@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -12,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelsentry/otelsentry/conformance/internal/fleet"
@@ -386,4 +391,38 @@ func TestMalformedOT(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLogsForwarded sends a log record through a Collector with the
+// recommended configuration: it reaches the project's OTLP logs endpoint,
+// authenticated, protobuf and gzip, as the traces do.
+func TestLogsForwarded(t *testing.T) {
+	in := ingest.New(t)
+	tiers := []*tier{{name: "logs", mode: "proportional", precision: 14}}
+	startTiers(t, in, tiers)
+	ctx := context.Background()
+	exp, err := sentryotlp.NewLogExporter(ctx, in.DSN("public", "99"), otlploghttp.WithEndpointURL("http://"+tiers[0].col.Addr+"/v1/logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	var rec log.Record
+	rec.SetBody(attribute.StringValue("payment declined"))
+	provider.Logger("checkout").Emit(ctx, rec)
+	if err := provider.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tiers[0].col.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var logs []ingest.OTLPRequest
+	for _, r := range in.OTLP() {
+		if r.Signal == "logs" {
+			logs = append(logs, r)
+		}
+	}
+	if len(logs) != 1 || logs[0].Project != tiers[0].project || !bytes.Contains(logs[0].Body, []byte("payment declined")) {
+		t.Fatalf("logs at the ingest: %+v", logs)
+	}
+	received(t, in) // checks the path, the header, protobuf and gzip
 }
