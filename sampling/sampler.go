@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -22,6 +23,9 @@ var ErrInvalidRate = errors.New("sampling: sample rate must be a finite number i
 // the decision in the span's "sentry" trace state member.
 type sentrySampler struct {
 	cfg config
+	// lastRate is the sentry.client_sample_rate attribute of the rate
+	// written last.
+	lastRate atomic.Pointer[rateAttributes]
 }
 
 var _ sdktrace.Sampler = (*sentrySampler)(nil)
@@ -54,7 +58,7 @@ func (s *sentrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sam
 		// A child span shares its local parent's state, unchanged.
 		res := sdktrace.SamplingResult{Decision: otelDecision(parent.IsSampled()), Tracestate: parent.TraceState()}
 		if parent.IsSampled() {
-			res.Attributes = clientSampleRate(childSampleRate(p.ParentContext, parent))
+			res.Attributes = s.childAttributes(p.ParentContext, parent)
 		}
 		return res
 	}
@@ -86,9 +90,7 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 		member, hasMember = protocol.ParseTraceState(ts)
 		if dsc := protocol.ContinuedFromContext(p.ParentContext, p.TraceID); dsc != nil {
 			rand = dsc.SampleRand()
-			if s.cfg.tracesSampler != nil {
-				sc.ParentSampleRate, sc.HasParentSampleRate = dsc.UpstreamRate()
-			}
+			sc.ParentSampleRate, sc.HasParentSampleRate = dsc.UpstreamRate()
 		} else {
 			rand = member.SampleRand
 		}
@@ -154,9 +156,9 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 	switch {
 	case member.Decision != protocol.Sampled:
 	case local:
-		res.Attributes = clientSampleRate(rate, true)
+		res.Attributes = s.clientSampleRate(rate, true)
 	default:
-		res.Attributes = clientSampleRate(sc.ParentSampleRate, sc.HasParentSampleRate)
+		res.Attributes = s.clientSampleRate(sc.ParentSampleRate, sc.HasParentSampleRate)
 	}
 	return res
 }

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -91,8 +92,10 @@ type DSC struct {
 	// well-formed members; Extract reads only the few it needs at once,
 	// and the rest waits until the DSC is first written.
 	frozen string
-	// read keeps what reading frozen found, once it has been read.
-	read atomic.Uint32
+	// read keeps what reading frozen found, once it has been read, and
+	// upstreamRate the bits of its valid sample_rate.
+	read         atomic.Uint32
+	upstreamRate atomic.Uint64
 
 	// head is what a DSC started here takes from the configuration;
 	// sampled and transaction come from the trace's decision and root.
@@ -116,21 +119,10 @@ type encoding struct {
 func (d *DSC) SampleRand() string { return d.sampleRand }
 
 // UpstreamRate returns the sample_rate of a continued trace's DSC, when it
-// came with a valid one. It reads the frozen members again: only a traces
-// sampler asks for it.
+// came with a valid one.
 func (d *DSC) UpstreamRate() (float64, bool) {
-	var rate string
-	r := baggageReader{rest: d.frozen}
-	for {
-		key, value, ok := r.next()
-		if !ok {
-			break
-		}
-		if key == keySampleRate {
-			rate = value
-		}
-	}
-	return parseEncodedRate(rate)
+	f := d.frozenFacts()
+	return math.Float64frombits(d.upstreamRate.Load()), f.hasRate
 }
 
 // parseEncodedRate parses a sample_rate as it stands in baggage.
@@ -330,6 +322,8 @@ type frozenFacts struct {
 	// in written order (so none repeats), and sample_rand there, valid as
 	// it came.
 	verbatim bool
+	// hasRate reports a valid sample_rate among them.
+	hasRate bool
 }
 
 // The bits of DSC.read.
@@ -337,6 +331,7 @@ const (
 	readDone     = 1 << 31
 	readUsable   = 1 << 30
 	readVerbatim = 1 << 29
+	readHasRate  = 1 << 28
 	readMembers  = 1<<8 - 1
 )
 
@@ -348,14 +343,17 @@ func (d *DSC) frozenFacts() frozenFacts {
 		v = readDone | d.readFrozen()
 		d.read.Store(v)
 	}
-	return frozenFacts{members: int(v & readMembers), usable: v&readUsable != 0, verbatim: v&readVerbatim != 0}
+	return frozenFacts{members: int(v & readMembers), usable: v&readUsable != 0, verbatim: v&readVerbatim != 0,
+		hasRate: v&readHasRate != 0}
 }
 
-// readFrozen reads the frozen elements and returns their facts as bits.
+// readFrozen reads the frozen elements and returns their facts as bits,
+// and stores the upstream sample_rate.
 func (d *DSC) readFrozen() uint32 {
 	var (
 		members, prevRank = 0, -1
 		prevKey, rand     string
+		rate              string
 		verbatim          = true
 	)
 	r := baggageReader{rest: d.frozen}
@@ -368,13 +366,20 @@ func (d *DSC) readFrozen() uint32 {
 		rank := keyRank(k)
 		verbatim = verbatim && r.exact && r.written && (rank > prevRank || rank == prevRank && k > prevKey)
 		prevRank, prevKey = rank, k
-		if rank == rankSampleRand {
+		switch rank {
+		case rankSampleRand:
 			rand = value
+		case rankSampleRate:
+			rate = value
 		}
 	}
 	// Every element is one of the members, and sample_rand is as it came.
 	verbatim = verbatim && r.examined == members && rand != "" && rand == d.sampleRand
 	var bits uint32
+	if upstream, ok := parseEncodedRate(rate); ok {
+		d.upstreamRate.Store(math.Float64bits(upstream))
+		bits |= readHasRate
+	}
 	if members > 0 {
 		bits |= readUsable
 	}

@@ -84,6 +84,20 @@ func parseTraceStateValue(v string) (m TraceStateMember, ok bool) {
 	return m, ok
 }
 
+// RateField returns the t field of the sentry member of ts as it stands,
+// unchecked: the rate of a decision made in this process, for a caller
+// that keeps what it made of the last one and checks only a new one.
+func RateField(ts trace.TraceState) string {
+	for v := ts.Get(TraceStateKey); v != ""; {
+		var field string
+		field, v, _ = strings.Cut(v, ";")
+		if rate, ok := strings.CutPrefix(field, "t:"); ok {
+			return rate
+		}
+	}
+	return ""
+}
+
 // DecisionOf returns the Sentry decision a SpanContext carries: Sampled
 // when FlagsSampled is set, Deferred when its sentry trace state member
 // says so, NotSampled otherwise.
