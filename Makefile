@@ -2,14 +2,15 @@
 
 GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Nested modules, each with its own go.mod and a replace to the root.
-NESTED      := sentryotlp sentryautoprop sentrylink examples conformance
+# Nested modules, each with its own go.mod: the released ones (versions.yaml)
+# with a replace to the root, and the build tools.
+NESTED      := sentryotlp sentryautoprop sentrylink examples conformance tools
 # The Node peer of the conformance tests: @sentry/node, from its lockfile.
 NODE_DEPS   := conformance/node/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
-.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest
+.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest release
 
 all: test
 
@@ -71,3 +72,10 @@ bench:
 		$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./sampling || echo FAIL; } 2>&1 | tee bench.txt
 	@! grep -q '^FAIL' bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -table '' -col /propagator bench.txt
+
+## release: VERSION=vX.Y.Z sets every module's version in versions.yaml and
+## in the requirements between the modules, commits, and tags the root
+## vX.Y.Z and each nested module <dir>/vX.Y.Z (pushes nothing).
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z" >&2; exit 1; }
+	cd tools && $(GO) run ./cmd/release -root $(CURDIR) -version $(VERSION)

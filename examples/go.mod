@@ -3,9 +3,9 @@ module github.com/otelsentry/otelsentry/examples
 go 1.26.0
 
 require (
-	github.com/otelsentry/otelsentry v0.0.0
-	github.com/otelsentry/otelsentry/sentryautoprop v0.0.0-00010101000000-000000000000
-	github.com/otelsentry/otelsentry/sentryotlp v0.0.0-00010101000000-000000000000
+	github.com/otelsentry/otelsentry v0.1.0
+	github.com/otelsentry/otelsentry/sentryautoprop v0.1.0
+	github.com/otelsentry/otelsentry/sentryotlp v0.1.0
 	go.opentelemetry.io/contrib/bridges/otelslog v0.21.0
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
