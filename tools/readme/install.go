@@ -1,0 +1,44 @@
+package readme
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Install does in dir what a reader of the README does with its program:
+// go mod init, a go mod edit -replace for each of replaces (module=dir, the
+// way to use a checkout before a release), go get of each module@version
+// of get, go mod tidy, and go build. env is the go command's environment.
+// The build is -trimpath, so that what it compiles is cached whichever
+// module cache holds the sources.
+// It writes one line per step to w and returns the built program's path.
+func Install(w io.Writer, dir string, program []byte, get, replaces, env []string) (string, error) {
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), program, 0o644); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "shop")
+	steps := [][]string{{"mod", "init", "shop"}}
+	for _, r := range replaces {
+		steps = append(steps, []string{"mod", "edit", "-replace", r})
+	}
+	steps = append(steps, append([]string{"get"}, get...), []string{"mod", "tidy"}, []string{"build", "-trimpath", "-o", bin, "."})
+	for _, args := range steps {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = env
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.Bytes())
+		}
+		if args[0] != "mod" {
+			fmt.Fprintf(w, "go %s: ok\n", strings.Join(args, " "))
+		}
+	}
+	return bin, nil
+}
