@@ -10,7 +10,7 @@ NODE_DEPS   := conformance/node/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
-.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest release
+.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest release installcheck
 
 all: test
 
@@ -23,9 +23,9 @@ demo-short:
 	cd examples && $(GO) run ./cmd/demo -short
 
 ## test: formatting, vet, staticcheck, race-enabled tests of every module
-## (conformance with the real Sentry SDKs included), the demo, and every
-## benchmark once.
-test: lint demo-short unit nested benchcheck
+## (conformance with the real Sentry SDKs included), the demo, every
+## benchmark once, and the install check.
+test: lint demo-short unit nested benchcheck installcheck
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
@@ -44,6 +44,13 @@ nested: $(NODE_DEPS)
 ## measures (the trace continued, the headers written).
 benchcheck:
 	@for m in . $(NESTED); do (cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./...) || exit 1; done
+
+## installcheck: the modules as a user gets them once they are released:
+## zips made from the tree, served by a module proxy on disk, then go get of
+## the root module, sentryotlp and sentrylink in a fresh module outside the
+## repository, and a build of README.md's program against them.
+installcheck:
+	cd tools && $(GO) run ./cmd/installcheck -root $(CURDIR)
 
 ## conformance: chains of otelsentry, sentry-go and @sentry/node services.
 conformance: $(NODE_DEPS)
