@@ -5,6 +5,11 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Nested modules, each with its own go.mod: the released ones (versions.yaml)
 # with a replace to the root, and the build tools.
 NESTED      := sentryotlp sentryautoprop sentrylink examples conformance tools
+MODULES     := . $(NESTED)
+# The packages of every module, as one list of patterns for the lint workspace.
+ALL_PKGS    := ./... $(addprefix ./,$(addsuffix /...,$(NESTED)))
+# The modules whose benchmarks benchcheck runs.
+BENCH_MODULES ?= $(MODULES)
 # The Node peer of the conformance tests: @sentry/node, from its lockfile.
 NODE_DEPS   := conformance/node/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
@@ -20,37 +25,53 @@ demo:
 
 ## demo-short: the demo, printing only its result line (fails if the trace broke).
 demo-short:
-	cd examples && $(GO) run ./cmd/demo -short
+	@echo "== demo-short: one trace through the demo's services"
+	@cd examples && $(GO) run ./cmd/demo -short
 
 ## test: formatting, vet, staticcheck, race-enabled tests of every module
 ## (conformance with the real Sentry SDKs included), the demo, every
-## benchmark once, and the install check.
+## benchmark once, and the install check. Each stage prints one line first.
 test: lint demo-short unit nested benchcheck installcheck
 
+## lint: gofmt, then go vet and staticcheck, each once over every module,
+## through a workspace (go.work) made for lint alone: the dependencies the
+## modules share are loaded and analysed once. Builds and tests use each
+## module's own go.mod, as users do.
 lint:
+	@echo "== lint: gofmt, go vet and staticcheck over all modules at once"
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
 		echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
-	@for m in $(NESTED); do (cd $$m && $(GO) vet ./... && $(STATICCHECK) ./...) || exit 1; done
+	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
+		(cd "$$work" && $(GO) work init $(abspath $(MODULES))) && \
+		GOWORK="$$work/go.work" $(GO) vet $(ALL_PKGS) && \
+		GOWORK="$$work/go.work" $(STATICCHECK) $(ALL_PKGS)
 
 unit:
-	$(GO) test -race -count=1 ./...
+	@echo "== unit: race-enabled tests of the root module"
+	@$(GO) test -race -count=1 ./...
 
 nested: $(NODE_DEPS)
+	@echo "== nested: race-enabled tests of $(NESTED)"
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 ## benchcheck: every benchmark once, for the checks each makes before it
-## measures (the trace continued, the headers written).
+## measures (the trace continued, the headers written). A single run's
+## numbers mean nothing, so only each package's result is printed; a
+## failing benchmark prints all its output and fails the target.
 benchcheck:
-	@for m in . $(NESTED); do (cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./...) || exit 1; done
+	@echo "== benchcheck: every benchmark once, for its checks (numbers are not printed)"
+	@for m in $(BENCH_MODULES); do \
+		out=$$(cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./... 2>&1) || { echo "$$out"; exit 1; }; \
+		echo "$$out" | grep '^ok' || true; \
+	done
 
 ## installcheck: the modules as a user gets them once they are released:
 ## zips made from the tree, served by a module proxy on disk, then go get of
 ## the root module, sentryotlp and sentrylink in a fresh module outside the
 ## repository, and a build of README.md's program against them.
 installcheck:
-	cd tools && $(GO) run ./cmd/installcheck -root $(CURDIR)
+	@echo "== installcheck: go get of the modules zipped from the tree, through a module proxy on disk"
+	@cd tools && $(GO) run ./cmd/installcheck -root $(CURDIR)
 
 ## conformance: chains of otelsentry, sentry-go and @sentry/node services.
 conformance: $(NODE_DEPS)
