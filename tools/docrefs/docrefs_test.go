@@ -1,10 +1,11 @@
 package docrefs
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/otelsentry/otelsentry/tools/internal/files"
 )
 
 // Every name the repository's Markdown files and package comments mention
@@ -22,23 +23,9 @@ func TestRepository(t *testing.T) {
 	}
 }
 
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, text := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 func TestCheck(t *testing.T) {
-	root := writeFiles(t, map[string]string{
+	root := t.TempDir()
+	err := files.Write(root, map[string]string{
 		"go.mod": "module example.com/r\n\ngo 1.26.0\n",
 		"README.md": "Call `bridge.Setup` and `bridge.Missing`, then `bridge.Bridge.Propagator`, `bridge.Bridge.Gone`,\n" +
 			"`bridge.Config.Rate`, `bridge.Default.Anything`, `http.NewRequest`, `http.NoSuchThing`, and r.Header.Get;\n" +
@@ -53,6 +40,9 @@ func TestCheck(t *testing.T) {
 		"nested/go.mod":            "module example.com/r/nested\n\ngo 1.26.0\n",
 		"nested/nested.go":         "// Package nested is another module.\npackage nested\n\n// Thing is one.\nconst Thing = 1\n",
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	problems, err := Check(root)
 	if err != nil {
 		t.Fatal(err)

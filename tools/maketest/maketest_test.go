@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/otelsentry/otelsentry/tools/internal/files"
 )
 
 // root is the repository's root, where the Makefile is.
@@ -17,13 +19,12 @@ var root = filepath.Join("..", "..")
 func module(t *testing.T, name, bench string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for file, text := range map[string]string{
+	err := files.Write(dir, map[string]string{
 		"go.mod":        "module example.com/" + name + "\n\ngo 1.26.0\n",
 		"bench_test.go": "package " + name + "\n\nimport \"testing\"\n\n" + bench,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

@@ -11,15 +11,13 @@ import (
 
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
+
+	"github.com/otelsentry/otelsentry/tools/internal/files"
 )
 
-func writeFile(t *testing.T, root, name, text string) {
+func writeFiles(t *testing.T, root string, tree map[string]string) {
 	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+	if err := files.Write(root, tree); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -41,17 +39,17 @@ func TestWrite(t *testing.T) {
 		t.Skip("git is not installed")
 	}
 	root := t.TempDir()
-	writeFile(t, root, "go.mod", "module example.com/r\n\ngo 1.26.0\n")
-	writeFile(t, root, "r.go", "package r\n")
-	writeFile(t, root, "gone.go", "package r\n")
-	writeFile(t, root, ".gitignore", "*.out\n")
-	writeFile(t, root, "nested/go.mod", "module example.com/r/nested\n")
-	writeFile(t, root, "nested/n.go", "package nested\n")
+	writeFiles(t, root, map[string]string{
+		"go.mod":        "module example.com/r\n\ngo 1.26.0\n",
+		"r.go":          "package r\n",
+		"gone.go":       "package r\n",
+		".gitignore":    "*.out\n",
+		"nested/go.mod": "module example.com/r/nested\n",
+		"nested/n.go":   "package nested\n",
+	})
 	run(t, root, "git", "init", "--quiet")
 	run(t, root, "git", "add", ".")
-	writeFile(t, root, "r.go", "package r // changed\n")
-	writeFile(t, root, "new.go", "package r\n")
-	writeFile(t, root, "profile.out", "ignored")
+	writeFiles(t, root, map[string]string{"r.go": "package r // changed\n", "new.go": "package r\n", "profile.out": "ignored"})
 	if err := os.Remove(filepath.Join(root, "gone.go")); err != nil {
 		t.Fatal(err)
 	}

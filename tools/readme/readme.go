@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -45,4 +46,14 @@ func Program(markdown []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: found %d", ErrNoProgram, len(programs))
 	}
 	return programs[0], nil
+}
+
+// ProgramFile returns the program of the Markdown file name, as Program
+// finds it.
+func ProgramFile(name string) ([]byte, error) {
+	md, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return Program(md)
 }

@@ -42,11 +42,7 @@ func TestProgram(t *testing.T) {
 
 // The README's program is as gofmt prints it.
 func TestProgramFormatted(t *testing.T) {
-	md, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	program, err := Program(md)
+	program, err := ProgramFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +67,7 @@ func buildFromCheckout(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	program, err := Program(md)
+	program, err := ProgramFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

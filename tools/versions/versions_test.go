@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otelsentry/otelsentry/tools/internal/files"
 )
 
 // The repository's own versions file lists every module, and every module
@@ -26,17 +28,11 @@ func TestRepository(t *testing.T) {
 
 // writeFiles creates the files of a small repository under a temporary
 // directory and returns it.
-func writeFiles(t *testing.T, files map[string]string) string {
+func writeFiles(t *testing.T, tree map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
-	for name, text := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := files.Write(root, tree); err != nil {
+		t.Fatal(err)
 	}
 	return root
 }
@@ -130,7 +126,7 @@ func TestSetVersionSave(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	for name, files := range map[string]map[string]string{
+	for name, changes := range map[string]map[string]string{
 		"pseudo-version requirement": {"a/go.mod": "module example.com/r/a\n\nrequire example.com/r v0.0.0-00010101000000-000000000000\n\nreplace example.com/r => ../\n"},
 		"other version":              {"b/go.mod": "module example.com/r/b\n\nrequire example.com/r/a v0.0.9\n"},
 		"module not listed":          {"c/go.mod": "module example.com/r/c\n"},
@@ -138,14 +134,8 @@ func TestCheck(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			root := sampleRepo(t)
-			for n, text := range files {
-				p := filepath.Join(root, filepath.FromSlash(n))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-					t.Fatal(err)
-				}
+			if err := files.Write(root, changes); err != nil {
+				t.Fatal(err)
 			}
 			s, err := Load(root)
 			if err != nil {

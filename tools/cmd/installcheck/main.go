@@ -52,7 +52,7 @@ func check(w io.Writer, root string) (err error) {
 	if err := set.Check(); err != nil {
 		return err
 	}
-	program, err := readFileProgram(filepath.Join(root, "README.md"))
+	program, err := readme.ProgramFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		return err
 	}
@@ -104,14 +104,6 @@ func check(w io.Writer, root string) (err error) {
 	}
 	fmt.Fprintf(w, "README.md's program built in a fresh module from the zipped modules\n")
 	return nil
-}
-
-func readFileProgram(name string) ([]byte, error) {
-	md, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	return readme.Program(md)
 }
 
 // goEnv returns the environment of the go commands in the fresh module:

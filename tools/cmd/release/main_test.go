@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otelsentry/otelsentry/tools/internal/files"
 )
 
 // newRepo creates a git repository with a root module and a nested one
@@ -13,18 +15,13 @@ import (
 func newRepo(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	for name, text := range map[string]string{
+	err := files.Write(root, map[string]string{
 		"versions.yaml": "modules:\n  example.com/r: v0.1.0\n  example.com/r/a: v0.1.0\n",
 		"go.mod":        "module example.com/r\n\ngo 1.26.0\n",
 		"a/go.mod":      "module example.com/r/a\n\ngo 1.26.0\n\nrequire example.com/r v0.1.0\n\nreplace example.com/r => ../\n",
-	} {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Setenv("GIT_AUTHOR_NAME", "otelsentry")
 	t.Setenv("GIT_AUTHOR_EMAIL", "release@otelsentry.invalid")
