@@ -3,7 +3,6 @@ package maketest
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,7 +11,7 @@ import (
 )
 
 // root is the repository's root, where the Makefile is.
-var root = filepath.Join("..", "..")
+const root = "../.."
 
 // module writes a module with one benchmark file and returns its
 // directory.

@@ -8,7 +8,24 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/otelsentry/otelsentry/tools/versions"
 )
+
+// Installed returns the modules of set that the README's program installs:
+// the root module, sentryotlp and sentrylink, each at its version.
+func Installed(set *versions.Set) ([]versions.Module, error) {
+	var mods []versions.Module
+	for _, m := range set.Modules {
+		if m.Dir == "." || m.Dir == "sentryotlp" || m.Dir == "sentrylink" {
+			mods = append(mods, m)
+		}
+	}
+	if len(mods) != 3 {
+		return nil, fmt.Errorf("readme: %s lists %d of the 3 modules the README installs", versions.FileName, len(mods))
+	}
+	return mods, nil
+}
 
 // Install does in dir what a reader of the README does with its program:
 // go mod init, a go mod edit -replace for each of replaces (module=dir, the

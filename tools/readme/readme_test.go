@@ -75,12 +75,14 @@ func buildFromCheckout(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	installed, err := Installed(set)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var get, replaces []string
-	for _, m := range set.Modules {
-		if m.Dir == "." || m.Dir == "sentryotlp" || m.Dir == "sentrylink" {
-			get = append(get, m.Path+"@"+m.Version)
-			replaces = append(replaces, m.Path+"="+filepath.Join(root, filepath.FromSlash(m.Dir)))
-		}
+	for _, m := range installed {
+		get = append(get, m.Path+"@"+m.Version)
+		replaces = append(replaces, m.Path+"="+filepath.Join(root, filepath.FromSlash(m.Dir)))
 	}
 	bin, err := Install(io.Discard, t.TempDir(), program, get, replaces, append(os.Environ(), "GOWORK=off"))
 	if err != nil {

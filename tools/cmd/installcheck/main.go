@@ -28,9 +28,6 @@ import (
 	"github.com/otelsentry/otelsentry/tools/versions"
 )
 
-// installed are the directories of the modules the README installs.
-var installed = []string{".", "sentryotlp", "sentrylink"}
-
 func main() {
 	root := flag.String("root", ".", "the repository's root directory")
 	flag.Parse()
@@ -66,19 +63,18 @@ func check(w io.Writer, root string) (err error) {
 		}
 	}()
 
+	installed, err := readme.Installed(set)
+	if err != nil {
+		return err
+	}
+	var get []string
+	for _, m := range installed {
+		get = append(get, m.Path+"@"+m.Version)
+	}
 	proxy := filepath.Join(tmp, "proxy")
 	var mods []modproxy.Module
-	var get []string
 	for _, m := range set.Modules {
 		mods = append(mods, modproxy.Module{Path: m.Path, Version: m.Version, Dir: filepath.Join(root, filepath.FromSlash(m.Dir))})
-		for _, dir := range installed {
-			if m.Dir == dir {
-				get = append(get, m.Path+"@"+m.Version)
-			}
-		}
-	}
-	if len(get) != len(installed) {
-		return fmt.Errorf("versions.yaml lists %d of the %d modules the README installs", len(get), len(installed))
 	}
 	sizes, err := modproxy.Write(proxy, mods)
 	if err != nil {
