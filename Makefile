@@ -8,6 +8,12 @@ NESTED      := sentryotlp sentryautoprop sentrylink examples conformance tools
 MODULES     := . $(NESTED)
 # The packages of every module, as one list of patterns for the lint workspace.
 ALL_PKGS    := ./... $(addprefix ./,$(addsuffix /...,$(NESTED)))
+# Builds without -race (vet, the demo, the benchmarks, the README's program
+# in the tools' tests and in installcheck) share their compiled packages
+# through the build cache. -trimpath keeps a package's source directory out
+# of that cache's keys, so that installcheck, which reads every module from
+# a module cache of its own, reuses what vet compiled.
+BUILDFLAGS  := -trimpath
 # The modules whose benchmarks benchcheck runs.
 BENCH_MODULES ?= $(MODULES)
 # The Node peer of the conformance tests: @sentry/node, from its lockfile.
@@ -26,24 +32,24 @@ demo:
 ## demo-short: the demo, printing only its result line (fails if the trace broke).
 demo-short:
 	@echo "== demo-short: one trace through the demo's services"
-	@cd examples && $(GO) run ./cmd/demo -short
+	@cd examples && $(GO) run $(BUILDFLAGS) ./cmd/demo -short
 
 ## test: formatting, vet, staticcheck, race-enabled tests of every module
 ## (conformance with the real Sentry SDKs included), the demo, every
 ## benchmark once, and the install check. Each stage prints one line first.
 test: lint demo-short unit nested benchcheck installcheck
 
-## lint: gofmt, then go vet and staticcheck, each once over every module,
-## through a workspace (go.work) made for lint alone: the dependencies the
-## modules share are loaded and analysed once. Builds and tests use each
-## module's own go.mod, as users do.
+## lint: gofmt, go vet of each module as its go.mod builds it, then
+## staticcheck once over every module, through a workspace (go.work) made
+## for it alone: the dependencies the modules share are loaded and analysed
+## once.
 lint:
-	@echo "== lint: gofmt, go vet and staticcheck over all modules at once"
+	@echo "== lint: gofmt, go vet of each module, staticcheck over all modules at once"
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
 		echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@for m in $(MODULES); do (cd $$m && $(GO) vet $(BUILDFLAGS) ./...) || exit 1; done
 	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
 		(cd "$$work" && $(GO) work init $(abspath $(MODULES))) && \
-		GOWORK="$$work/go.work" $(GO) vet $(ALL_PKGS) && \
 		GOWORK="$$work/go.work" $(STATICCHECK) $(ALL_PKGS)
 
 unit:
@@ -55,13 +61,17 @@ nested: $(NODE_DEPS)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 ## benchcheck: every benchmark once, for the checks each makes before it
-## measures (the trace continued, the headers written). A single run's
-## numbers mean nothing, so only each package's result is printed; a
-## failing benchmark prints all its output and fails the target.
+## measures (the trace continued, the headers written), in the packages
+## that have benchmarks. A single run's numbers mean nothing, so only each
+## package's result is printed; a failing benchmark prints all its output
+## and fails the target.
 benchcheck:
 	@echo "== benchcheck: every benchmark once, for its checks (numbers are not printed)"
 	@for m in $(BENCH_MODULES); do \
-		out=$$(cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./... 2>&1) || { echo "$$out"; exit 1; }; \
+		pkgs=$$(cd $$m && for d in $$($(GO) list -f '{{.Dir}}' ./...); do \
+			if grep -qs '^func Benchmark' "$$d"/*_test.go; then echo "$$d"; fi; done); \
+		[ -n "$$pkgs" ] || continue; \
+		out=$$(cd $$m && $(GO) test $(BUILDFLAGS) -run '^$$' -bench . -benchtime 1x $$pkgs 2>&1) || { echo "$$out"; exit 1; }; \
 		echo "$$out" | grep '^ok' || true; \
 	done
 

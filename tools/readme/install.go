@@ -31,8 +31,9 @@ func Installed(set *versions.Set) ([]versions.Module, error) {
 // go mod init, a go mod edit -replace for each of replaces (module=dir, the
 // way to use a checkout before a release), go get of each module@version
 // of get, go mod tidy, and go build. env is the go command's environment.
-// The build is -trimpath, so that what it compiles is cached whichever
-// module cache holds the sources.
+// The build is -trimpath, as make's other builds without -race are, so
+// that it reuses their compiled packages from whichever module cache it
+// reads.
 // It writes one line per step to w and returns the built program's path.
 func Install(w io.Writer, dir string, program []byte, get, replaces, env []string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), program, 0o644); err != nil {
