@@ -30,7 +30,7 @@ func Installed(set *versions.Set) ([]versions.Module, error) {
 // Install does in dir what a reader of the README does with its program:
 // go mod init, a go mod edit -replace for each of replaces (module=dir, the
 // way to use a checkout before a release), go get of each module@version
-// of get, go mod tidy, and go build. env is the go command's environment.
+// of get (a release's way), go mod tidy, and go build. env is the go command's environment.
 // The build is -trimpath, as make's other builds without -race are, so
 // that it reuses their compiled packages from whichever module cache it
 // reads.
@@ -44,7 +44,10 @@ func Install(w io.Writer, dir string, program []byte, get, replaces, env []strin
 	for _, r := range replaces {
 		steps = append(steps, []string{"mod", "edit", "-replace", r})
 	}
-	steps = append(steps, append([]string{"get"}, get...), []string{"mod", "tidy"}, []string{"build", "-trimpath", "-o", bin, "."})
+	if len(get) > 0 {
+		steps = append(steps, append([]string{"get"}, get...))
+	}
+	steps = append(steps, []string{"mod", "tidy"}, []string{"build", "-trimpath", "-o", bin, "."})
 	for _, args := range steps {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = dir

@@ -57,7 +57,7 @@ func TestProgramFormatted(t *testing.T) {
 
 // buildFromCheckout installs the README's program as its install section
 // says to before a release: replace directives to this checkout, then go
-// get of the listed versions.
+// mod tidy.
 func buildFromCheckout(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -79,12 +79,11 @@ func buildFromCheckout(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var get, replaces []string
+	var replaces []string
 	for _, m := range installed {
-		get = append(get, m.Path+"@"+m.Version)
 		replaces = append(replaces, m.Path+"="+filepath.Join(root, filepath.FromSlash(m.Dir)))
 	}
-	bin, err := Install(io.Discard, t.TempDir(), program, get, replaces, append(os.Environ(), "GOWORK=off"))
+	bin, err := Install(io.Discard, t.TempDir(), program, nil, replaces, append(os.Environ(), "GOWORK=off"))
 	if err != nil {
 		t.Fatal(err)
 	}
