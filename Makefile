@@ -2,15 +2,27 @@
 
 GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Nested modules, each with its own go.mod and a replace to the root.
-NESTED      := sentryotlp sentryautoprop sentrylink examples conformance collector
+# Nested modules, each with its own go.mod: the released ones (versions.yaml)
+# with a replace to the root, and the build tools.
+NESTED      := sentryotlp sentryautoprop sentrylink examples conformance collector tools
+MODULES     := . $(NESTED)
+# The packages of every module, as one list of patterns for the lint workspace.
+ALL_PKGS    := ./... $(addprefix ./,$(addsuffix /...,$(NESTED)))
+# Builds without -race (vet, the demo, the benchmarks, the README's program
+# in the tools' tests and in installcheck) share their compiled packages
+# through the build cache. -trimpath keeps a package's source directory out
+# of that cache's keys, so that installcheck, which reads every module from
+# a module cache of its own, reuses what vet compiled.
+BUILDFLAGS  := -trimpath
+# The modules whose benchmarks benchcheck runs.
+BENCH_MODULES ?= $(MODULES)
 # The Node peer of the conformance tests: @sentry/node, from its lockfile;
 # and the browser's: @sentry/browser and esbuild, which bundles it.
 NODE_DEPS   := conformance/node/node_modules/.package-lock.json conformance/browser/node_modules/.package-lock.json
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
-.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest collector faulttest
+.PHONY: all demo demo-short test lint unit nested benchcheck conformance fuzz bench loadtest collector faulttest release installcheck
 
 all: test
 
@@ -20,30 +32,58 @@ demo:
 
 ## demo-short: the demo, printing only its result line (fails if the trace broke).
 demo-short:
-	cd examples && $(GO) run ./cmd/demo -short
+	@echo "== demo-short: one trace through the demo's services"
+	@cd examples && $(GO) run $(BUILDFLAGS) ./cmd/demo -short
 
 ## test: formatting, vet, staticcheck, race-enabled tests of every module
 ## (conformance with the real Sentry SDKs included, the browser SDK's where
-## Debian's chromium is installed), the demo, and every benchmark once.
-test: lint demo-short unit nested benchcheck
+## Debian's chromium is installed), the demo, every benchmark once, and the
+## install check. Each stage prints one line first.
+test: lint demo-short unit nested benchcheck installcheck
 
+## lint: gofmt, go vet of each module as its go.mod builds it, then
+## staticcheck once over every module, through a workspace (go.work) made
+## for it alone: the dependencies the modules share are loaded and analysed
+## once.
 lint:
+	@echo "== lint: gofmt, go vet of each module, staticcheck over all modules at once"
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
 		echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
-	@for m in $(NESTED); do (cd $$m && $(GO) vet ./... && $(STATICCHECK) ./...) || exit 1; done
+	@for m in $(MODULES); do (cd $$m && $(GO) vet $(BUILDFLAGS) ./...) || exit 1; done
+	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
+		(cd "$$work" && $(GO) work init $(abspath $(MODULES))) && \
+		GOWORK="$$work/go.work" $(STATICCHECK) $(ALL_PKGS)
 
 unit:
-	$(GO) test -race -count=1 ./...
+	@echo "== unit: race-enabled tests of the root module"
+	@$(GO) test -race -count=1 ./...
 
 nested: $(NODE_DEPS)
+	@echo "== nested: race-enabled tests of $(NESTED)"
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 ## benchcheck: every benchmark once, for the checks each makes before it
-## measures (the trace continued, the headers written).
+## measures (the trace continued, the headers written), in the packages
+## that have benchmarks. A single run's numbers mean nothing, so only each
+## package's result is printed; a failing benchmark prints all its output
+## and fails the target.
 benchcheck:
-	@for m in . $(NESTED); do (cd $$m && $(GO) test -run '^$$' -bench . -benchtime 1x ./...) || exit 1; done
+	@echo "== benchcheck: every benchmark once, for its checks (numbers are not printed)"
+	@for m in $(BENCH_MODULES); do \
+		pkgs=$$(cd $$m && for d in $$($(GO) list -f '{{.Dir}}' ./...); do \
+			if grep -qs '^func Benchmark' "$$d"/*_test.go; then echo "$$d"; fi; done); \
+		[ -n "$$pkgs" ] || continue; \
+		out=$$(cd $$m && $(GO) test $(BUILDFLAGS) -run '^$$' -bench . -benchtime 1x $$pkgs 2>&1) || { echo "$$out"; exit 1; }; \
+		echo "$$out" | grep '^ok' || true; \
+	done
+
+## installcheck: the modules as a user gets them once they are released:
+## zips made from the tree, served by a module proxy on disk, then go get of
+## the root module, sentryotlp and sentrylink in a fresh module outside the
+## repository, and a build of README.md's program against them.
+installcheck:
+	@echo "== installcheck: go get of the modules zipped from the tree, through a module proxy on disk"
+	@cd tools && $(GO) run ./cmd/installcheck -root $(CURDIR)
 
 ## conformance: chains of otelsentry, sentry-go, @sentry/node and
 ## @sentry/browser (in headless Chromium) services.
@@ -85,3 +125,10 @@ collector:
 ## request or a span neither received nor counted dropped (about 6 minutes).
 faulttest:
 	cd conformance && $(GO) run ./cmd/faulttest
+
+## release: VERSION=vX.Y.Z sets every module's version in versions.yaml and
+## in the requirements between the modules, commits, and tags the root
+## vX.Y.Z and each nested module <dir>/vX.Y.Z (pushes nothing).
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z" >&2; exit 1; }
+	cd tools && $(GO) run ./cmd/release -root $(CURDIR) -version $(VERSION)

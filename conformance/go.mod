@@ -10,8 +10,8 @@ replace (
 require (
 	github.com/getsentry/sentry-go v0.50.0
 	github.com/getsentry/sentry-go/otel v0.44.1
-	github.com/otelsentry/otelsentry v0.0.0
-	github.com/otelsentry/otelsentry/sentryotlp v0.0.0-00010101000000-000000000000
+	github.com/otelsentry/otelsentry v0.1.0
+	github.com/otelsentry/otelsentry/sentryotlp v0.1.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/contrib/propagators/b3 v1.47.0
 	go.opentelemetry.io/otel v1.47.0

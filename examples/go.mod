@@ -5,9 +5,9 @@ go 1.26.0
 require (
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.56.0
-	github.com/otelsentry/otelsentry v0.0.0
-	github.com/otelsentry/otelsentry/sentryautoprop v0.0.0-00010101000000-000000000000
-	github.com/otelsentry/otelsentry/sentryotlp v0.0.0-00010101000000-000000000000
+	github.com/otelsentry/otelsentry v0.1.0
+	github.com/otelsentry/otelsentry/sentryautoprop v0.1.0
+	github.com/otelsentry/otelsentry/sentryotlp v0.1.0
 	go.opentelemetry.io/contrib/bridges/otelslog v0.21.0
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
@@ -40,7 +40,7 @@ require (
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.30.0 // indirect
-	github.com/otelsentry/otelsentry/conformance v0.0.0-00010101000000-000000000000
+	github.com/otelsentry/otelsentry/conformance v0.1.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/propagators/aws v1.47.0 // indirect
 	go.opentelemetry.io/contrib/propagators/b3 v1.47.0 // indirect

@@ -5,7 +5,7 @@ go 1.26.0
 replace github.com/otelsentry/otelsentry => ../
 
 require (
-	github.com/otelsentry/otelsentry v0.0.0-00010101000000-000000000000
+	github.com/otelsentry/otelsentry v0.1.0
 	go.opentelemetry.io/contrib/propagators/autoprop v0.72.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
