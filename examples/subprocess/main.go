@@ -2,7 +2,8 @@
 // again with SENTRY_TRACE and SENTRY_BAGGAGE from bridge.InjectEnv, and the
 // child continues the trace with bridge.ContinueTraceFromEnv and prints its
 // span. In the output, the child's span has the parent's trace id and the
-// parent's "build" span as parent, and is sampled: the parent decided.
+// parent's "build" span as parent, and is sampled: the parent decided, and
+// the child's own rate, 0, decides only traces the child starts.
 package main
 
 import (
@@ -72,13 +73,14 @@ func run(w io.Writer) error {
 	return err
 }
 
-// child continues the trace of its environment. It has no sample rate of
-// its own: the parent's decision holds.
+// child continues the trace of its environment. Its own sample rate is 0,
+// which decides only the traces it starts: the parent's decision holds.
+// Without a rate it would record nothing, as a Sentry SDK sends nothing.
 func child(w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), exampleutil.Timeout)
 	defer cancel()
 	rec := tracetest.NewSpanRecorder()
-	shutdown, err := setup(ctx, rec)
+	shutdown, err := setup(ctx, rec, bridge.WithSampleRate(0))
 	if err != nil {
 		return err
 	}
