@@ -8,6 +8,9 @@ NESTED      := sentryotlp sentryautoprop sentrylink examples conformance collect
 MODULES     := . $(NESTED)
 # The packages of every module, as one list of patterns for the lint workspace.
 ALL_PKGS    := ./... $(addprefix ./,$(addsuffix /...,$(NESTED)))
+# The lint workspace's replacements (see lint).
+WORK_REPLACE := -replace=google.golang.org/genproto=google.golang.org/genproto@v0.0.0-20261026165753-2ffab32bce7e \
+	-replace=cloud.google.com/go=cloud.google.com/go@v0.123.0
 # Builds without -race (vet, the demo, the benchmarks, the README's program
 # in the tools' tests and in installcheck) share their compiled packages
 # through the build cache. -trimpath keeps a package's source directory out
@@ -44,14 +47,20 @@ test: lint demo-short unit nested benchcheck installcheck
 ## lint: gofmt, go vet of each module as its go.mod builds it, then
 ## staticcheck once over every module, through a workspace (go.work) made
 ## for it alone: the dependencies the modules share are loaded and analysed
-## once.
+## once. In a workspace, the Collector's dependencies reach the monolithic
+## google.golang.org/genproto and cloud.google.com/go of 2021, which hold
+## packages that split modules (genproto/googleapis/..., compute/metadata)
+## also provide; the workspace replaces the two with releases that no longer
+## hold them, so that every import resolves to one module, as it does in
+## each module's own build.
 lint:
 	@echo "== lint: gofmt, go vet of each module, staticcheck over all modules at once"
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
 		echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && $(GO) vet $(BUILDFLAGS) ./...) || exit 1; done
 	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
-		(cd "$$work" && $(GO) work init $(abspath $(MODULES))) && \
+		(cd "$$work" && $(GO) work init $(abspath $(MODULES)) && \
+			$(GO) work edit $(WORK_REPLACE)) && \
 		GOWORK="$$work/go.work" $(STATICCHECK) $(ALL_PKGS)
 
 unit:
