@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,10 @@ import (
 // maxBody caps a request body after decompression; Sentry's own limit for
 // an envelope is of the same order.
 const maxBody = 20 << 20
+
+// maxTimestamp is the latest timestamp read, in seconds: the year 9999.
+// Later ones, which no clock sends, are read as unknown.
+const maxTimestamp = 253402300799
 
 // Envelope is one envelope (or store request) the ingest received.
 type Envelope struct {
@@ -70,13 +75,85 @@ type Transaction struct {
 	Spans []SpanContext
 }
 
-// SpanContext identifies a span of a transaction event.
+// SpanContext is what an envelope says of one span: a transaction's own
+// span or one of its children, or a streamed span.
 type SpanContext struct {
 	TraceID      string `json:"trace_id"`
 	SpanID       string `json:"span_id"`
 	ParentSpanID string `json:"parent_span_id"`
-	Op           string `json:"op"`
-	Description  string `json:"description"`
+	// Op is the span's op; a streamed span has it in its sentry.op
+	// attribute.
+	Op string `json:"op"`
+	// Description is a transaction's child span's description.
+	Description string `json:"description"`
+	// Name is a streamed span's name.
+	Name string `json:"name"`
+	// Start and End are when the span started and ended; zero when the
+	// envelope does not say.
+	Start time.Time `json:"-"`
+	End   time.Time `json:"-"`
+}
+
+// UnmarshalJSON decodes a span of either shape: a transaction's child,
+// which ends at "timestamp" and has an "op", or a streamed span, which
+// ends at "end_timestamp" and has its op among its attributes.
+func (s *SpanContext) UnmarshalJSON(b []byte) error {
+	type plain SpanContext // without this method
+	var span struct {
+		plain
+		StartTimestamp timestamp `json:"start_timestamp"`
+		EndTimestamp   timestamp `json:"end_timestamp"`
+		Timestamp      timestamp `json:"timestamp"`
+		Attributes     struct {
+			Op struct {
+				Value string `json:"value"`
+			} `json:"sentry.op"`
+		} `json:"attributes"`
+	}
+	if err := json.Unmarshal(b, &span); err != nil {
+		return err
+	}
+	*s = SpanContext(span.plain)
+	if s.Op == "" {
+		s.Op = span.Attributes.Op.Value
+	}
+	s.Start = time.Time(span.StartTimestamp)
+	s.End = time.Time(span.EndTimestamp)
+	if s.End.IsZero() {
+		s.End = time.Time(span.Timestamp)
+	}
+	return nil
+}
+
+// timestamp is a Sentry timestamp: seconds since the Unix epoch, with a
+// fraction, or an RFC 3339 string, as sentry-go writes them. A number at
+// or below zero, or past the year 9999, which no clock sends, is read as
+// the zero time.
+type timestamp time.Time
+
+func (t *timestamp) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		parsed, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return err
+		}
+		*t = timestamp(parsed.UTC())
+		return nil
+	}
+	var seconds float64
+	if err := json.Unmarshal(b, &seconds); err != nil {
+		return err
+	}
+	*t = timestamp{}
+	if seconds > 0 && seconds <= maxTimestamp {
+		whole, frac := math.Modf(seconds)
+		*t = timestamp(time.Unix(int64(whole), int64(frac*1e9)).UTC())
+	}
+	return nil
 }
 
 // OTLPRequest is one OTLP/HTTP export, kept undecoded.
@@ -589,14 +666,20 @@ type transactionPayload struct {
 	Contexts    struct {
 		Trace SpanContext `json:"trace"`
 	} `json:"contexts"`
-	Spans []SpanContext `json:"spans"`
+	Spans          []SpanContext `json:"spans"`
+	StartTimestamp timestamp     `json:"start_timestamp"`
+	Timestamp      timestamp     `json:"timestamp"`
 }
 
+// decodeTransaction reads a transaction event; its own span's times are
+// the event's.
 func decodeTransaction(p []byte) (*Transaction, error) {
 	var tp transactionPayload
 	if err := json.Unmarshal(p, &tp); err != nil {
 		return nil, fmt.Errorf("%w: transaction payload: %v", ErrMalformed, err)
 	}
+	tp.Contexts.Trace.Start = time.Time(tp.StartTimestamp)
+	tp.Contexts.Trace.End = time.Time(tp.Timestamp)
 	return &Transaction{Name: tp.Transaction, Trace: tp.Contexts.Trace, Spans: tp.Spans}, nil
 }
 

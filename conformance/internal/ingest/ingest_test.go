@@ -102,6 +102,50 @@ func TestParseSpanItems(t *testing.T) {
 	}
 }
 
+// TestParseSpanTimes: each shape of span gives its op, name and times.
+func TestParseSpanTimes(t *testing.T) {
+	env, err := Parse([]byte("{}\n" +
+		`{"type":"span","item_count":1}` + "\n" +
+		`{"items":[{"span_id":"3333333333333333","name":"GET 127.0.0.1","start_timestamp":1700000000.25,"end_timestamp":1700000000.5,` +
+		`"attributes":{"sentry.op":{"value":"http.client","type":"string"}}}]}` + "\n" +
+		`{"type":"transaction"}` + "\n" +
+		`{"transaction":"/page","start_timestamp":1700000001,"timestamp":1700000002.5,"contexts":{"trace":{"span_id":"4444444444444444","op":"pageload"}},` +
+		`"spans":[{"span_id":"5555555555555555","op":"http.client","description":"GET /api","start_timestamp":1700000001.5,"timestamp":1700000001.75},` +
+		`{"span_id":"7777777777777777","start_timestamp":"2023-11-14T22:13:21.5Z","timestamp":"2023-11-14T23:13:21.75+01:00"}]}` + "\n" +
+		`{"type":"span"}` + "\n" + `{"span_id":"6666666666666666","start_timestamp":-1,"end_timestamp":1e300}` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(s float64) time.Time { return time.UnixMilli(int64(s * 1000)).UTC() }
+	tx := env.Transaction()
+	for _, c := range []struct {
+		got, want SpanContext
+	}{
+		{env.Items[0].Spans[0], SpanContext{SpanID: "3333333333333333", Op: "http.client", Name: "GET 127.0.0.1",
+			Start: at(1700000000.25), End: at(1700000000.5)}},
+		{tx.Trace, SpanContext{SpanID: "4444444444444444", Op: "pageload", Start: at(1700000001), End: at(1700000002.5)}},
+		{tx.Spans[0], SpanContext{SpanID: "5555555555555555", Op: "http.client", Description: "GET /api",
+			Start: at(1700000001.5), End: at(1700000001.75)}},
+		// sentry-go writes times as RFC 3339 strings.
+		{tx.Spans[1], SpanContext{SpanID: "7777777777777777", Start: at(1700000001.5), End: at(1700000001.75)}},
+		// Times no clock sends are unknown.
+		{env.Items[2].Spans[0], SpanContext{SpanID: "6666666666666666"}},
+	} {
+		if c.got != c.want {
+			t.Errorf("span %+v, want %+v", c.got, c.want)
+		}
+	}
+	for name, span := range map[string]string{
+		"an op that is no string":  `{"attributes":{"sentry.op":{"value":1}}}`,
+		"a time that is no time":   `{"start_timestamp":"yesterday"}`,
+		"a time that is an object": `{"end_timestamp":{}}`,
+	} {
+		if _, err := Parse([]byte("{}\n{\"type\":\"span\"}\n" + span + "\n")); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestParseMalformed(t *testing.T) {
 	for name, in := range map[string]string{
 		"empty":             "",
