@@ -2,11 +2,13 @@ package browser_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,21 +136,14 @@ func TestLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rate := 1.0
-	envelopes := make(chan string, 10)
+	var envelopes browser.Envelopes
 	mux := http.NewServeMux()
 	mux.Handle("GET /sentry.js", b.Script())
 	var dsn string
 	mux.HandleFunc("GET /page", func(w http.ResponseWriter, _ *http.Request) {
 		_ = browser.Page{ScriptURL: "/sentry.js", DSN: dsn, Rate: &rate, Fetch: []string{"/missing"}}.Render(w)
 	})
-	mux.HandleFunc("POST /api/1/envelope/", func(_ http.ResponseWriter, r *http.Request) {
-		var body strings.Builder
-		_, _ = io.Copy(&body, io.LimitReader(r.Body, 1<<20))
-		select {
-		case envelopes <- body.String():
-		default:
-		}
-	})
+	mux.Handle("POST /api/1/envelope/", &envelopes)
 	srv := httptest.NewUnstartedServer(mux)
 	dsn = "http://pk@" + srv.Listener.Addr().String() + "/1"
 	srv.Start()
@@ -162,18 +157,102 @@ func TestLoad(t *testing.T) {
 		len(r.Fetches) != 1 || r.Fetches[0].Status != http.StatusNotFound {
 		t.Errorf("report %+v", r)
 	}
-	select {
-	case env := <-envelopes:
-		if !strings.Contains(env, r.SpanID) {
-			t.Errorf("the SDK sent an envelope without its pageload span %s: %s", r.SpanID, env)
+	if want := installedVersion(t); r.SDKVersion != want {
+		t.Errorf("the SDK says it is %q, the installed package %q", r.SDKVersion, want)
+	}
+	// The page flushed the SDK before it reported: what it sent is here.
+	var pageload []browser.Span
+	for _, env := range envelopes.Received() {
+		for _, s := range env.Spans {
+			if s.SpanID == r.SpanID {
+				pageload = append(pageload, s)
+			}
 		}
-	default:
-		t.Error("the SDK sent nothing")
+	}
+	if len(pageload) != 1 || pageload[0].Op != "pageload" || pageload[0].TraceID != r.TraceID ||
+		pageload[0].Start.IsZero() || pageload[0].End.Before(pageload[0].Start) {
+		t.Errorf("the SDK sent its pageload span %s as %+v", r.SpanID, pageload)
 	}
 
 	short, cancelShort := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancelShort()
 	if _, err := b.Load(short, srv.URL+"/page"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Load past its deadline: %v", err)
+	}
+}
+
+// installedVersion returns the version of the @sentry/browser package
+// that npm installed.
+func installedVersion(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(browser.Dir(), "node_modules", "@sentry", "browser", "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil || pkg.Version == "" {
+		t.Fatalf("package.json: %v", err)
+	}
+	return pkg.Version
+}
+
+func TestEnvelopes(t *testing.T) {
+	var envelopes browser.Envelopes
+	post := func(body string) int {
+		w := httptest.NewRecorder()
+		envelopes.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8000/api/1/envelope/", strings.NewReader(body)))
+		return w.Code
+	}
+	const streamed = `{"trace":{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","sample_rate":1}}
+{"type":"span","item_count":2}
+{"items":[{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"1111111111111111","parent_span_id":"00f067aa0ba902b7","name":"Pageload",` +
+		`"start_timestamp":1700000000,"end_timestamp":1700000001,"attributes":{"sentry.op":{"value":"pageload","type":"string"}}},` +
+		`{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"2222222222222222","parent_span_id":"1111111111111111","name":"GET 127.0.0.1",` +
+		`"attributes":{"sentry.op":{"value":"http.client","type":"string"}}}]}
+`
+	const transaction = `{}
+{"type":"transaction"}
+{"transaction":"/page","start_timestamp":1700000000,"timestamp":1700000001,"contexts":{"trace":{"span_id":"3333333333333333","op":"pageload"}},` +
+		`"spans":[{"span_id":"4444444444444444","parent_span_id":"3333333333333333","op":"http.client","description":"GET http://127.0.0.1/api"}]}
+`
+	for _, body := range []string{streamed, transaction} {
+		if code := post(body); code != http.StatusOK {
+			t.Fatalf("status %d for %s", code, body)
+		}
+	}
+	if code := post("not an envelope"); code != http.StatusBadRequest {
+		t.Errorf("a malformed envelope: status %d", code)
+	}
+	if code := post("{}\n" + strings.Repeat(" ", 4<<20)); code != http.StatusBadRequest {
+		t.Errorf("an envelope of more than 4 MiB: status %d", code)
+	}
+	got := envelopes.Received()
+	if len(got) != 2 {
+		t.Fatalf("%d envelopes kept, want 2", len(got))
+	}
+	if got[0].Trace["sample_rate"] != "1" || got[1].Trace != nil {
+		t.Errorf("trace headers %v and %v", got[0].Trace, got[1].Trace)
+	}
+	want := [][]browser.Span{
+		{{TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "1111111111111111", ParentSpanID: "00f067aa0ba902b7", Op: "pageload", Name: "Pageload",
+			Start: time.Unix(1700000000, 0).UTC(), End: time.Unix(1700000001, 0).UTC()},
+			{TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "2222222222222222", ParentSpanID: "1111111111111111", Op: "http.client", Name: "GET 127.0.0.1"}},
+		{{SpanID: "3333333333333333", Op: "pageload", Name: "/page", Start: time.Unix(1700000000, 0).UTC(), End: time.Unix(1700000001, 0).UTC()},
+			{SpanID: "4444444444444444", ParentSpanID: "3333333333333333", Op: "http.client", Name: "GET http://127.0.0.1/api"}},
+	}
+	for i := range want {
+		if !slices.Equal(got[i].Spans, want[i]) {
+			t.Errorf("envelope %d: spans %+v, want %+v", i, got[i].Spans, want[i])
+		}
+	}
+
+	// Past 1024 envelopes, no more are kept.
+	for range 1024 - len(got) {
+		_ = post(transaction)
+	}
+	if code := post(transaction); code != http.StatusTooManyRequests || len(envelopes.Received()) != 1024 {
+		t.Errorf("envelope 1025: status %d, %d kept", code, len(envelopes.Received()))
 	}
 }

@@ -16,8 +16,12 @@
 // timers (idle span, flush) run at once, and returns the Report read from
 // the DOM Chromium dumps.
 //
+// Envelopes, served at the envelope endpoint of the page's DSN, keeps the
+// spans and the DSC of the envelopes the SDK sends there.
+//
 //	b, err := browser.New(ctx)
 //	mux.Handle("GET /sentry.js", b.Script())
+//	mux.Handle("POST /api/1/envelope/", &envelopes)
 //	mux.Handle("GET /page", otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 //		_ = browser.Page{Head: bridge.MetaTags(r.Context()), ScriptURL: "/sentry.js", DSN: dsn,
 //			Rate: &rate, Targets: []string{apiURL + "/"}, Fetch: []string{apiURL + "/api"}}.Render(w)

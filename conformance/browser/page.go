@@ -93,6 +93,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
     document.body.setAttribute("` + reportAttribute + `", JSON.stringify(report));
   }
   if (typeof Sentry === "undefined") { finish("the SDK did not load"); return; }
+  report.sdk_version = Sentry.SDK_VERSION;
   var options = {
     dsn: config.dsn,
     tracePropagationTargets: config.targets,
@@ -140,6 +141,8 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 
 // Report is what a Page's script saw the SDK do.
 type Report struct {
+	// SDKVersion is the version of the SDK that ran, as it tells it.
+	SDKVersion string `json:"sdk_version"`
 	// Op is the op (the sentry.op attribute) of the span that was active
 	// after Sentry.init: "pageload" when browserTracingIntegration started
 	// one.
