@@ -13,9 +13,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -53,7 +51,7 @@ func run(w io.Writer) error {
 	// The web service renders the page, serves the SDK and, standing in
 	// for Sentry, takes the SDK's envelopes on its own origin.
 	var page atomic.Pointer[browser.Page]
-	envelopes := &envelopeLog{}
+	envelopes := &browser.Envelopes{}
 	web, err := exampleutil.StartServer("web", exampleutil.NewTracing(sampling.New(sampling.WithSampleRate(1))), "GET /shop",
 		func(w http.ResponseWriter, r *http.Request) {
 			p := *page.Load()
@@ -108,7 +106,7 @@ func run(w io.Writer) error {
 			return err
 		}
 	}
-	if err := envelopes.print(w); err != nil {
+	if err := printEnvelopes(w, envelopes); err != nil {
 		return err
 	}
 	if err := web.Report(w); err != nil {
@@ -153,40 +151,16 @@ func (l *preflightLog) print(w io.Writer) error {
 	return nil
 }
 
-// envelopeLog keeps the header of each envelope the SDK sent: its first
-// line, whose "trace" is the DSC of the spans it carries.
-type envelopeLog struct {
-	mu      sync.Mutex
-	headers []map[string]any
-}
-
-func (l *envelopeLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	line, err := bufio.NewReaderSize(io.LimitReader(r.Body, 64<<10), 64<<10).ReadSlice('\n')
-	var header struct {
-		Trace map[string]any `json:"trace"`
-	}
-	if err != nil || json.Unmarshal(line, &header) != nil {
-		http.Error(w, "not an envelope", http.StatusBadRequest)
-		return
-	}
-	l.mu.Lock()
-	l.headers = append(l.headers, header.Trace)
-	l.mu.Unlock()
-	w.WriteHeader(http.StatusOK)
-}
-
-// print writes an "envelope" line with the trace header of each envelope
-// that had one.
-func (l *envelopeLog) print(w io.Writer) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, trace := range l.headers {
-		if trace == nil {
+// printEnvelopes writes an "envelope" line with the trace header of each
+// envelope that had one.
+func printEnvelopes(w io.Writer, envelopes *browser.Envelopes) error {
+	for _, env := range envelopes.Received() {
+		if env.Trace == nil {
 			continue
 		}
 		var kv []string
-		for _, k := range slices.Sorted(maps.Keys(trace)) {
-			kv = append(kv, k, fmt.Sprint(trace[k]))
+		for _, k := range slices.Sorted(maps.Keys(env.Trace)) {
+			kv = append(kv, k, env.Trace[k])
 		}
 		if err := exampleutil.PrintLine(w, "envelope", kv...); err != nil {
 			return fmt.Errorf("envelope: %w", err)
