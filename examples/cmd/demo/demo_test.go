@@ -3,18 +3,29 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/otelsentry/otelsentry/examples/internal/natsqueue"
 )
 
-// TestMain lets the test binary play the demo's subprocess.
+// TestMain lets the test binary play the demo's consumer and subprocess.
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		if err := runChild(context.Background(), os.Stdout, 1); err != nil {
+	if config, ok := os.LookupEnv(childEnv); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		err := runChild(ctx, os.Stdout, config)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -22,11 +33,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func follow(t *testing.T, rate float64) *result {
+// follow runs the demo with opts and returns what it saw, and the system,
+// stopped.
+func follow(t *testing.T, opts options) (*result, *system) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	sys, err := startSystem(ctx, rate)
+	sys, err := startSystem(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,20 +50,31 @@ func follow(t *testing.T, rate float64) *result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return res, sys
 }
 
 func TestEveryHopJoins(t *testing.T) {
-	res := follow(t, 1)
+	res, sys := follow(t, options{rate: 1})
 	var services []string
+	pids := map[string]string{}
 	for _, h := range res.hops {
 		services = append(services, h.Service)
+		pids[h.Service] = h.Process
 		if h.TraceID != res.hops[0].TraceID || h.Decision != "sampled" {
 			t.Errorf("hop %s: trace %s, %s", h.Service, h.TraceID, h.Decision)
 		}
 	}
 	if got := strings.Join(services, " "); got != "web browser api worker consumer subprocess" {
 		t.Errorf("hops %s", got)
+	}
+	// The trace crossed into the consumer's process through the broker, and
+	// from there into the subprocess.
+	if self := fmt.Sprintf("pid %d", os.Getpid()); pids["worker"] != self || pids["consumer"] == self ||
+		pids["subprocess"] == self || pids["subprocess"] == pids["consumer"] {
+		t.Errorf("processes %v, this one pid %d", pids, os.Getpid())
+	}
+	if _, err := os.Stat(sys.nats.Dir()); !os.IsNotExist(err) {
+		t.Errorf("the NATS server's storage outlived the run: %v", err)
 	}
 	head := res.hops[0].DSC
 	if head["transaction"] != "GET /page" || head["release"] != "demo@1.0.0" || head["sampled"] != "true" || head["trace_id"] != res.hops[0].TraceID {
@@ -76,8 +100,9 @@ func TestEveryHopJoins(t *testing.T) {
 			}
 		}
 	}
+	subject := sys.queueName + ".jobs" // the queue's subject, which its spans name
 	want := "web:GET /page browser:pageload /page browser:fetch GET /api/checkout api:GET /api/checkout api:HTTP POST " +
-		"worker:POST /work worker:enqueue job consumer:process job subprocess:send receipt"
+		"worker:POST /work worker:publish " + subject + " consumer:process " + subject + " subprocess:send receipt"
 	if got := strings.Join(chain, " "); got != want {
 		t.Errorf("chain\n%s\nwant\n%s", got, want)
 	}
@@ -90,8 +115,8 @@ func TestEveryHopJoins(t *testing.T) {
 	for _, want := range []struct{ service, span, body string }{
 		{"web", "GET /page", "rendered the page"},
 		{"api", "GET /api/checkout", "checkout accepted"},
-		{"worker", "enqueue job", "job queued"},
-		{"consumer", "process job", "job done"},
+		{"worker", "POST /work", "job queued"},
+		{"consumer", "process " + subject, "job done"},
 		{"subprocess", "send receipt", "receipt sent"},
 	} {
 		var span spanRecord
@@ -119,7 +144,7 @@ func TestEveryHopJoins(t *testing.T) {
 }
 
 func TestUnsampledTraceStillPropagates(t *testing.T) {
-	res := follow(t, 0)
+	res, _ := follow(t, options{rate: 0})
 	if len(res.spans) != 0 {
 		t.Errorf("%d spans recorded at rate 0", len(res.spans))
 	}
@@ -145,7 +170,7 @@ func TestUnsampledTraceStillPropagates(t *testing.T) {
 
 func TestRunPrints(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, 1); err != nil {
+	if err := run(context.Background(), &out, options{rate: 1}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"HOPS", "subprocess", "└─ send receipt", "RESULT: every hop joined trace",
@@ -160,13 +185,13 @@ func TestRunPrints(t *testing.T) {
 	for span, log := range map[string]string{
 		"GET /page":         "log: rendered the page",
 		"GET /api/checkout": "log: checkout accepted",
-		"enqueue job":       "log: job queued",
-		"process job":       "log: job done",
+		"POST /work":        "log: job queued",
+		"process ":          "log: job done",
 		"send receipt":      "log: receipt sent",
 	} {
 		i := slices.IndexFunc(rows, func(r string) bool {
 			name, _, _ := strings.Cut(strings.TrimLeft(r, " └─"), "  ")
-			return name == span
+			return strings.HasPrefix(name, span)
 		})
 		if i < 0 || i+1 == len(rows) {
 			t.Errorf("no row for span %q", span)
@@ -174,7 +199,8 @@ func TestRunPrints(t *testing.T) {
 		}
 		spanRow, logRow := rows[i], rows[i+1]
 		spanAt, logAt := strings.Index(spanRow, span), strings.Index(logRow, log)
-		spanID := strings.Fields(spanRow[spanAt+len(span):])[1]
+		_, cells, _ := strings.Cut(spanRow[spanAt:], "  ") // after the name: service, span id, ...
+		spanID := strings.Fields(cells)[1]
 		if logAt < 0 || logAt <= spanAt || !strings.HasSuffix(logRow, " "+spanID) {
 			t.Errorf("row under %q is %q, want %q on span %s", spanRow, logRow, log, spanID)
 		}
@@ -224,5 +250,71 @@ func TestOKDetectsLogLinesOffTheirSpans(t *testing.T) {
 		if r.ok() {
 			t.Errorf("%s: ok", name)
 		}
+	}
+}
+
+// TestExternalNATS runs the demo on a NATS server it did not start, as
+// -nats URL does, and leaves no queue behind on it.
+func TestExternalNATS(t *testing.T) {
+	srv, err := natsqueue.StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	res, sys := follow(t, options{rate: 1, natsURL: srv.URL()})
+	if sys.nats != nil || !strings.Contains(sys.queueLine(), srv.URL()+" (-nats)") {
+		t.Errorf("started a server of its own: %s", sys.queueLine())
+	}
+	if !res.ok() || res.hops[4].Service != "consumer" || res.hops[4].TraceID != res.hops[0].TraceID {
+		t.Errorf("hops %+v", res.hops)
+	}
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := js.Stream(ctx, sys.queueName); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("the queue %s outlived the run: %v", sys.queueName, err)
+	}
+}
+
+// TestStopKillsTheConsumer: a run that ends before the job stops the
+// consumer's process, by its pid.
+func TestStopKillsTheConsumer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	sys, err := startSystem(ctx, options{rate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.stop(); err != nil {
+		t.Error(err)
+	}
+	state := sys.consumer.cmd.ProcessState
+	if state == nil {
+		t.Fatal("the consumer's process was not waited for")
+	}
+	if ws, ok := state.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("the consumer's process ended with %v, want killed", state)
+	}
+}
+
+func TestRunChildRejectsBadConfigs(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := runChild(ctx, &out, `{"role":"janitor"}`); !errors.Is(err, errUnknownRole) {
+		t.Errorf("an unknown role: %v", err)
+	}
+	if err := runChild(ctx, &out, `{`); err == nil {
+		t.Error("a config that is no JSON was accepted")
+	}
+	if out.Len() != 0 {
+		t.Errorf("printed %q", out.String())
 	}
 }

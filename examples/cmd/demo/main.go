@@ -5,8 +5,9 @@
 //  2. a browser reads the tags and calls the API with sentry-trace and
 //     baggage, as the Sentry browser SDK does;
 //  3. api, behind otelhttp, calls the worker through otelhttp's transport;
-//  4. worker puts a job with the trace in its metadata on a queue, and a
-//     consumer continues the trace from the job;
+//  4. worker publishes a job on a NATS JetStream queue, with the trace in
+//     the message's headers, and a consumer, in a process of its own,
+//     continues the trace from them;
 //  5. the consumer starts a subprocess with SENTRY_TRACE and SENTRY_BAGGAGE
 //     in its environment, and the subprocess continues the trace.
 //
@@ -17,6 +18,12 @@
 // continued with, the trace as a tree with each log line under the span
 // that wrote it, and one line saying whether every hop joined the same
 // trace and every log line is on its span. Everything stops by itself.
+//
+// The queue is a NATS server with JetStream started in this process, on a
+// free port of 127.0.0.1, storing in a temporary directory that is removed
+// at exit; -nats URL uses another server, which must have JetStream on.
+// The consumer and the subprocess are this program again, started with
+// OTELSENTRY_DEMO_CHILD in their environment.
 //
 // Flags: -rate sets the traces sample rate of every service; -short
 // prints only the result line. With SENTRY_DSN set the spans and log lines
@@ -39,27 +46,34 @@ import (
 // runTimeout bounds a whole run.
 const runTimeout = 30 * time.Second
 
-// childEnv marks the process the consumer starts.
-const childEnv = "OTELSENTRY_DEMO_CHILD"
-
 // errNotJoined is returned when some hop did not continue the trace.
 var errNotJoined = errors.New("not every hop joined the trace")
 
 // errLogsOffSpan is returned when a log line is missing or not on its span.
 var errLogsOffSpan = errors.New("not every log line is on the span that wrote it")
 
+// options are the demo's settings, from its flags.
+type options struct {
+	// rate is the traces sample rate of every service.
+	rate float64
+	// natsURL is the NATS server of the queue; "" starts one.
+	natsURL string
+}
+
 func main() {
-	rate := flag.Float64("rate", 1, "traces sample rate of every service, in [0,1]")
+	var opts options
+	flag.Float64Var(&opts.rate, "rate", 1, "traces sample rate of every service, in [0,1]")
+	flag.StringVar(&opts.natsURL, "nats", "", "URL of a NATS server with JetStream for the queue; empty starts one in this process")
 	short := flag.Bool("short", false, "print only the result line")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	var err error
-	if os.Getenv(childEnv) == "1" {
-		err = runChild(ctx, os.Stdout, *rate)
+	if config, ok := os.LookupEnv(childEnv); ok {
+		err = runChild(ctx, os.Stdout, config)
 	} else {
 		var out bytes.Buffer
-		err = run(ctx, &out, *rate)
+		err = run(ctx, &out, opts)
 		if *short && out.Len() > 0 {
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 			out.Reset()
@@ -74,8 +88,8 @@ func main() {
 }
 
 // run starts the system, follows one trace through it and prints it to w.
-func run(ctx context.Context, w io.Writer, rate float64) error {
-	sys, err := startSystem(ctx, rate)
+func run(ctx context.Context, w io.Writer, opts options) error {
+	sys, err := startSystem(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -86,7 +100,7 @@ func run(ctx context.Context, w io.Writer, rate float64) error {
 	if runErr != nil {
 		return runErr
 	}
-	res.print(w, rate, sys.exporting)
+	res.print(w, opts.rate, sys.exporting, sys.queueLine())
 	if !res.joined() {
 		return errNotJoined
 	}

@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"html/template"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,6 +30,7 @@ import (
 
 	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/examples/internal/exampleutil"
+	"github.com/otelsentry/otelsentry/examples/internal/natsqueue"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
 	"github.com/otelsentry/otelsentry/sentryotlp"
@@ -49,10 +47,13 @@ type system struct {
 	apiURL    string
 	workerURL string
 	hops      hopLog
-	queue     chan map[string]string
-	consumed  chan error
-	mu        sync.Mutex
-	child     childReport
+	// nats is the embedded NATS server; nil with -nats.
+	nats    *natsqueue.Server
+	natsURL string
+	// queueName names the queue's stream, and its subject "<name>.jobs".
+	queueName string
+	queue     *natsqueue.Queue
+	consumer  *child
 }
 
 // service is one named participant with its own tracer and logger
@@ -166,18 +167,22 @@ func newService(ctx context.Context, name string, b *sentryConfig) (*service, []
 	return s, exporting, nil
 }
 
-// startSystem starts web, api and worker on 127.0.0.1 and the consumer.
-func startSystem(ctx context.Context, rate float64) (*system, error) {
-	b := newSentryConfig(rate)
-	sys := &system{sentry: b, rate: rate, services: map[string]*service{},
-		queue: make(chan map[string]string, 1), consumed: make(chan error, 1)}
-	for _, name := range []string{"web", "browser", "api", "worker", "consumer"} {
+// startSystem starts web, api and worker on 127.0.0.1, the queue and the
+// consumer's process.
+func startSystem(ctx context.Context, opts options) (*system, error) {
+	b := newSentryConfig(opts.rate)
+	sys := &system{sentry: b, rate: opts.rate, services: map[string]*service{}, natsURL: opts.natsURL}
+	for _, name := range []string{"web", "browser", "api", "worker"} {
 		s, exporting, err := newService(ctx, name, b)
 		if err != nil {
 			_ = sys.stop()
 			return nil, err
 		}
 		sys.services[name], sys.exporting = s, exporting
+	}
+	if err := sys.startQueue(ctx); err != nil {
+		_ = sys.stop()
+		return nil, err
 	}
 	routes := []struct {
 		service, pattern string
@@ -204,18 +209,57 @@ func startSystem(ctx context.Context, rate float64) (*system, error) {
 		sys.servers = append(sys.servers, srv)
 		*r.url = "http://" + ln.Addr().String()
 	}
-	go sys.consume(ctx)
 	return sys, nil
 }
 
-// stop shuts the servers and the services' providers down, flushing
-// exporters.
+// startQueue starts the embedded NATS server unless -nats names one,
+// opens the queue, under a name of its own so that a server that outlives
+// the run holds no old jobs for it, and starts the consumer's process.
+func (sys *system) startQueue(ctx context.Context) error {
+	if sys.natsURL == "" {
+		srv, err := natsqueue.StartServer()
+		if err != nil {
+			return err
+		}
+		sys.nats, sys.natsURL = srv, srv.URL()
+	}
+	sys.queueName = "checkout-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	q, err := natsqueue.Open(ctx, sys.natsURL, sys.queueName,
+		natsqueue.WithTracerProvider(sys.services["worker"].provider), natsqueue.WithPropagator(sys.sentry.propagator))
+	if err != nil {
+		return err
+	}
+	sys.queue = q
+	sys.consumer, err = startChild(ctx, childConfig{Role: roleConsumer, Rate: sys.rate, NATS: sys.natsURL, Queue: sys.queueName}, os.Environ())
+	return err
+}
+
+// queueLine says which NATS server the queue is on.
+func (sys *system) queueLine() string {
+	if sys.nats != nil {
+		return fmt.Sprintf("NATS JetStream started in this process at %s, storing in a temporary directory removed at exit (-nats URL for another server)", sys.natsURL)
+	}
+	return fmt.Sprintf("NATS JetStream at %s (-nats)", sys.natsURL)
+}
+
+// stop stops the consumer's process if it still runs, shuts the servers
+// down, removes the queue and stops the NATS server, and shuts the
+// services' providers down, flushing exporters.
 func (sys *system) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if sys.consumer != nil {
+		sys.consumer.stop()
+	}
 	var errs []error
 	for _, srv := range sys.servers {
 		errs = append(errs, srv.Shutdown(ctx))
+	}
+	if sys.queue != nil {
+		errs = append(errs, sys.queue.Delete(ctx), sys.queue.Close())
+	}
+	if sys.nats != nil {
+		errs = append(errs, sys.nats.Close())
 	}
 	for _, s := range sys.services {
 		errs = append(errs, s.shutdown(ctx))
@@ -250,24 +294,20 @@ func (sys *system) follow(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calling the api: %w", err)
 	}
-	select {
-	case err := <-sys.consumed:
-		if err != nil {
-			return nil, err
-		}
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the job: %w", ctx.Err())
+	consumed, err := sys.consumer.wait(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the consumer: %w", err)
 	}
 	res := &result{hops: sys.hops.all()}
-	res.hops = append(res.hops, sys.child.Hop)
+	res.hops = append(res.hops, consumed.Hops...)
 	for _, s := range sys.services {
 		for _, span := range s.recorder.Ended() {
 			res.spans = append(res.spans, newSpanRecord(s.name, span))
 		}
 		res.logs = append(res.logs, s.logged.Records()...)
 	}
-	res.spans = append(res.spans, sys.child.Spans...)
-	res.logs = append(res.logs, sys.child.Logs...)
+	res.spans = append(res.spans, consumed.Spans...)
+	res.logs = append(res.logs, consumed.Logs...)
 	return res, nil
 }
 
@@ -303,90 +343,18 @@ func (sys *system) serveCheckout(w http.ResponseWriter, r *http.Request) {
 	sys.services["api"].logger.InfoContext(r.Context(), "checkout accepted")
 }
 
-// serveWork puts a job with the trace in its metadata on the queue.
+// serveWork publishes a job whose message carries the trace in its
+// headers.
 func (sys *system) serveWork(w http.ResponseWriter, r *http.Request) {
 	sys.hops.add(newHop(sys.sentry, "worker", "sentry-trace and baggage headers", r.Context()))
-	ctx, span := sys.services["worker"].tracer.Start(r.Context(), "enqueue job", trace.WithSpanKind(trace.SpanKindProducer))
-	defer span.End()
-	metadata := map[string]string{}
-	otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(metadata))
-	sys.queue <- metadata
-	sys.services["worker"].logger.InfoContext(ctx, "job queued")
-	w.WriteHeader(http.StatusAccepted)
-}
-
-// consume continues the trace of one job and runs the subprocess.
-func (sys *system) consume(ctx context.Context) {
-	var metadata map[string]string
-	select {
-	case metadata = <-sys.queue:
-	case <-ctx.Done():
+	worker := sys.services["worker"]
+	if err := sys.queue.Publish(r.Context(), []byte("receipt for the checkout")); err != nil {
+		worker.logger.ErrorContext(r.Context(), "publishing the job", "error", err)
+		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	ctx = bridge.ContinueTraceFromCarrier(ctx, propagation.MapCarrier(metadata))
-	sys.hops.add(newHop(sys.sentry, "consumer", "the job's metadata", ctx))
-	consumer := sys.services["consumer"]
-	ctx, span := consumer.tracer.Start(ctx, "process job", trace.WithSpanKind(trace.SpanKindConsumer))
-	err := sys.runSubprocess(ctx)
-	if err != nil {
-		consumer.logger.ErrorContext(ctx, "job failed", "error", err)
-	} else {
-		consumer.logger.InfoContext(ctx, "job done")
-	}
-	span.End() // before the report, which reads the recorded spans
-	sys.consumed <- err
-}
-
-// runSubprocess starts this program again as the subprocess, with the
-// trace in its environment, and reads its report.
-func (sys *system) runSubprocess(ctx context.Context) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, exe, "-rate", strconv.FormatFloat(sys.rate, 'f', -1, 64))
-	cmd.Env = bridge.InjectEnv(ctx, append(os.Environ(), childEnv+"=1"))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("subprocess: %w", err)
-	}
-	sys.mu.Lock()
-	defer sys.mu.Unlock()
-	return json.Unmarshal(out, &sys.child)
-}
-
-// childReport is what the subprocess prints for its parent.
-type childReport struct {
-	Hop   hop          `json:"hop"`
-	Spans []spanRecord `json:"spans"`
-	Logs  []logRecord  `json:"logs"`
-}
-
-// runChild is the subprocess: it continues the trace from its environment.
-func runChild(ctx context.Context, w io.Writer, rate float64) error {
-	b := newSentryConfig(rate)
-	s, _, err := newService(ctx, "subprocess", b)
-	if err != nil {
-		return err
-	}
-	ctx = bridge.ContinueTraceFromEnv(ctx)
-	report := childReport{Hop: newHop(b, "subprocess", "SENTRY_TRACE and SENTRY_BAGGAGE", ctx)}
-	ctx, span := s.tracer.Start(ctx, "send receipt")
-	s.logger.InfoContext(ctx, "receipt sent")
-	span.End()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	for _, span := range s.recorder.Ended() {
-		report.Spans = append(report.Spans, newSpanRecord(s.name, span))
-	}
-	// The parent prints the child's log lines with its own, under the spans
-	// that wrote them.
-	report.Logs = s.logged.Records()
-	return json.NewEncoder(w).Encode(report)
+	worker.logger.InfoContext(r.Context(), "job queued")
+	w.WriteHeader(http.StatusAccepted)
 }
 
 // newHop describes how a participant continued the trace in ctx: the trace,
@@ -396,6 +364,7 @@ func newHop(b *sentryConfig, service, from string, ctx context.Context) hop {
 	return hop{
 		Service:  service,
 		From:     from,
+		Process:  "pid " + strconv.Itoa(os.Getpid()),
 		TraceID:  trace.SpanContextFromContext(ctx).TraceID().String(),
 		Decision: propagator.DecisionFromContext(ctx).String(),
 		DSC:      propagator.DSCFromContext(ctx, b.propagator),
