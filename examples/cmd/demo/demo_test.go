@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/otelsentry/otelsentry/conformance/browser"
 	"github.com/otelsentry/otelsentry/examples/internal/natsqueue"
 )
 
@@ -31,6 +33,34 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// The browsers of the tests: the Sentry browser SDK in Chromium, and the
+// stand-in, which runs when the demo finds no Chromium.
+var (
+	withSDK     = options{chromium: "chromium"}
+	withStandIn = options{chromium: "otelsentry-no-such-chromium"}
+)
+
+// at returns opts with the traces sample rate rate.
+func (opts options) at(rate float64) options {
+	opts.rate = rate
+	return opts
+}
+
+// browsers runs test for each browser; where the SDK cannot run, its
+// subtest is skipped, saying why in one line, but in CI (CI set), which
+// installs Chromium and the SDK: there it fails.
+func browsers(t *testing.T, test func(t *testing.T, opts options)) {
+	t.Run("sdk", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		defer cancel()
+		if _, err := browser.New(ctx); errors.Is(err, browser.ErrUnavailable) && os.Getenv("CI") == "" {
+			t.Skipf("demo with the browser SDK skipped: %v", err)
+		}
+		test(t, withSDK)
+	})
+	t.Run("stand-in", func(t *testing.T) { test(t, withStandIn) })
 }
 
 // follow runs the demo with opts and returns what it saw, and the system,
@@ -53,8 +83,11 @@ func follow(t *testing.T, opts options) (*result, *system) {
 	return res, sys
 }
 
-func TestEveryHopJoins(t *testing.T) {
-	res, sys := follow(t, options{rate: 1})
+func TestEveryHopJoins(t *testing.T) { browsers(t, testEveryHopJoins) }
+
+func testEveryHopJoins(t *testing.T, opts options) {
+	res, sys := follow(t, opts.at(1))
+	checkBrowser(t, opts, sys, res)
 	var services []string
 	pids := map[string]string{}
 	for _, h := range res.hops {
@@ -70,7 +103,7 @@ func TestEveryHopJoins(t *testing.T) {
 	// The trace crossed into the consumer's process through the broker, and
 	// from there into the subprocess.
 	if self := fmt.Sprintf("pid %d", os.Getpid()); pids["worker"] != self || pids["consumer"] == self ||
-		pids["subprocess"] == self || pids["subprocess"] == pids["consumer"] {
+		pids["subprocess"] == self || pids["subprocess"] == pids["consumer"] || (pids["browser"] == "chromium") != (sys.browser != nil) {
 		t.Errorf("processes %v, this one pid %d", pids, os.Getpid())
 	}
 	if _, err := os.Stat(sys.nats.Dir()); !os.IsNotExist(err) {
@@ -96,12 +129,20 @@ func TestEveryHopJoins(t *testing.T) {
 	for _, s := range res.spans {
 		if s.Service == "subprocess" {
 			for cur, ok := s, true; ok; cur, ok = byID[cur.ParentID] {
-				chain = append([]string{cur.Service + ":" + cur.Name}, chain...)
+				name := cur.Name
+				if sys.browser != nil && cur.Service == "browser" {
+					name, _, _ = strings.Cut(name, ":") // the op: the SDK names the spans
+				}
+				chain = append([]string{cur.Service + ":" + name}, chain...)
 			}
 		}
 	}
 	subject := sys.queueName + ".jobs" // the queue's subject, which its spans name
-	want := "web:GET /page browser:pageload /page browser:fetch GET /api/checkout api:GET /api/checkout api:HTTP POST " +
+	browserSpans := "browser:pageload /page browser:fetch GET /api/checkout"
+	if sys.browser != nil {
+		browserSpans = "browser:pageload browser:http.client"
+	}
+	want := "web:GET /page " + browserSpans + " api:GET /api/checkout api:HTTP POST " +
 		"worker:POST /work worker:publish " + subject + " consumer:process " + subject + " subprocess:send receipt"
 	if got := strings.Join(chain, " "); got != want {
 		t.Errorf("chain\n%s\nwant\n%s", got, want)
@@ -143,8 +184,11 @@ func TestEveryHopJoins(t *testing.T) {
 	}
 }
 
-func TestUnsampledTraceStillPropagates(t *testing.T) {
-	res, _ := follow(t, options{rate: 0})
+func TestUnsampledTraceStillPropagates(t *testing.T) { browsers(t, testUnsampledTraceStillPropagates) }
+
+func testUnsampledTraceStillPropagates(t *testing.T, opts options) {
+	res, sys := follow(t, opts.at(0))
+	checkBrowser(t, opts, sys, res)
 	if len(res.spans) != 0 {
 		t.Errorf("%d spans recorded at rate 0", len(res.spans))
 	}
@@ -170,11 +214,11 @@ func TestUnsampledTraceStillPropagates(t *testing.T) {
 
 func TestRunPrints(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, options{rate: 1}); err != nil {
+	if err := run(context.Background(), &out, withSDK.at(1), false); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"HOPS", "subprocess", "└─ send receipt", "RESULT: every hop joined trace",
-		"same DSC, every log line on its span: yes"} {
+	for _, want := range []string{"\nbrowser: ", "\nqueue: NATS JetStream started in this process at nats://127.0.0.1:", "HOPS", "subprocess",
+		"└─ send receipt", "RESULT: every hop joined trace", "same DSC, every log line on its span: yes"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -261,7 +305,9 @@ func TestExternalNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	res, sys := follow(t, options{rate: 1, natsURL: srv.URL()})
+	opts := withStandIn.at(1)
+	opts.natsURL = srv.URL()
+	res, sys := follow(t, opts)
 	if sys.nats != nil || !strings.Contains(sys.queueLine(), srv.URL()+" (-nats)") {
 		t.Errorf("started a server of its own: %s", sys.queueLine())
 	}
@@ -289,7 +335,7 @@ func TestExternalNATS(t *testing.T) {
 func TestStopKillsTheConsumer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	sys, err := startSystem(ctx, options{rate: 1})
+	sys, err := startSystem(ctx, withStandIn.at(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,5 +362,77 @@ func TestRunChildRejectsBadConfigs(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("printed %q", out.String())
+	}
+}
+
+// checkBrowser checks that the browser of opts played its part, and that
+// the demo says which one did, and why the stand-in.
+func checkBrowser(t *testing.T, opts options, sys *system, res *result) {
+	t.Helper()
+	h := res.hops[slices.IndexFunc(res.hops, func(h hop) bool { return h.Service == "browser" })]
+	line := sys.browserLine()
+	switch opts.chromium {
+	case withSDK.chromium:
+		if sys.browser == nil || !strings.HasPrefix(line, "the Sentry browser SDK in headless Chromium") ||
+			!strings.HasPrefix(h.From, "the page's meta tags, by the Sentry browser SDK 1") || h.Process != "chromium" {
+			t.Errorf("the SDK did not play the browser: %q, hop %+v", line, h)
+		}
+	case withStandIn.chromium:
+		if sys.browser != nil || line != "a stand-in in Go that reads the meta tags, as the Sentry browser SDK cannot run here: "+
+			"no Chromium (otelsentry-no-such-chromium): install Debian's chromium package" || h.From != "the page's meta tags, by the stand-in" {
+			t.Errorf("the stand-in did not play the browser: %q, hop %+v", line, h)
+		}
+	}
+}
+
+// TestShort: -short prints which browser ran, and the result line.
+func TestShort(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, withStandIn.at(1), true); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "browser: a stand-in in Go") ||
+		!strings.HasPrefix(lines[1], "RESULT: every hop joined trace ") || !strings.HasSuffix(lines[1], ": yes") {
+		t.Errorf("-short printed\n%s", out.String())
+	}
+}
+
+// TestSampleRandRewritten: a sample_rand written with other digits of the
+// same number, as the browser SDK writes it, is the same DSC, and the
+// report says how it was written; another number is a different DSC.
+func TestSampleRandRewritten(t *testing.T) {
+	head := map[string]string{"trace_id": "t", "sample_rand": "0.123450"}
+	hops := []hop{{Service: "web", TraceID: "t", DSC: head}, {Service: "browser", TraceID: "t", DSC: map[string]string{"trace_id": "t", "sample_rand": "0.12345"}}}
+	res := result{hops: hops, spans: []spanRecord{{SpanID: "1"}}}
+	if !res.joined() {
+		t.Error("a rewritten sample_rand broke the trace")
+	}
+	var out bytes.Buffer
+	res.print(&out, about{rate: 1})
+	for _, want := range []string{"the head's, sample_rand as 0.12345\n", "\n  sample_rand 0.123450 as 0.12345: the same number"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, other := range []string{"0.12346", "0.1234500001", "", "x"} {
+		hops[1].DSC = map[string]string{"trace_id": "t", "sample_rand": other}
+		if sameDSC(head, hops[1].DSC) {
+			t.Errorf("sample_rand %q is the head's %s", other, head["sample_rand"])
+		}
+	}
+	if sameDSC(head, map[string]string{"trace_id": "t", "sample_rand": "0.12345", "release": "r"}) {
+		t.Error("a DSC with a member more is the head's")
+	}
+}
+
+func TestSentryMembers(t *testing.T) {
+	got := sentryMembers([]string{"sentry-trace_id=abc,other=1,sentry-release=shop%401.0", "sentry-sampled=true, bad member ,sentry-sample_rand=0.25"})
+	want := map[string]string{"trace_id": "abc", "release": "shop@1.0", "sampled": "true", "sample_rand": "0.25"}
+	if !maps.Equal(got, want) {
+		t.Errorf("DSC %v, want %v", got, want)
+	}
+	if got := sentryMembers(nil); len(got) != 0 {
+		t.Errorf("no baggage: %v", got)
 	}
 }

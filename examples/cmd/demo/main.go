@@ -1,10 +1,13 @@
 // Command demo follows one trace through a small system on 127.0.0.1, the
 // way a Sentry-instrumented browser starts it and OpenTelemetry carries it:
 //
-//  1. web renders a page with the sentry-trace and baggage meta tags;
-//  2. a browser reads the tags and calls the API with sentry-trace and
-//     baggage, as the Sentry browser SDK does;
-//  3. api, behind otelhttp, calls the worker through otelhttp's transport;
+//  1. web renders a page with the sentry-trace and baggage meta tags and
+//     the Sentry browser SDK;
+//  2. the browser SDK, in headless Chromium, continues the trace from the
+//     tags in its pageload and calls the API, on another origin, with
+//     sentry-trace and baggage;
+//  3. api, behind otelhttp, answers the browser's CORS preflight for those
+//     headers, and calls the worker through otelhttp's transport;
 //  4. worker publishes a job on a NATS JetStream queue, with the trace in
 //     the message's headers, and a consumer, in a process of its own,
 //     continues the trace from them;
@@ -19,16 +22,25 @@
 // that wrote it, and one line saying whether every hop joined the same
 // trace and every log line is on its span. Everything stops by itself.
 //
+// The browser SDK is @sentry/browser from the lockfile in
+// conformance/browser, where `npm ci` installs it, bundled with esbuild and
+// run in Debian's chromium. It sends its envelopes to the web service,
+// which keeps them for the report in place of Sentry. Where Chromium or the
+// npm packages are missing, a stand-in in Go plays the browser: it reads
+// the meta tags and calls the API as the SDK does, and the demo says why it
+// ran.
+//
 // The queue is a NATS server with JetStream started in this process, on a
 // free port of 127.0.0.1, storing in a temporary directory that is removed
 // at exit; -nats URL uses another server, which must have JetStream on.
 // The consumer and the subprocess are this program again, started with
 // OTELSENTRY_DEMO_CHILD in their environment.
 //
-// Flags: -rate sets the traces sample rate of every service; -short
-// prints only the result line. With SENTRY_DSN set the spans and log lines
-// also go to Sentry over OTLP; with OTEL_EXPORTER_OTLP_ENDPOINT set, the
-// spans go to that collector.
+// Flags: -rate sets the traces sample rate of every service; -chromium the
+// Chromium binary; -nats the NATS server; -short prints only which browser
+// ran and the result line. With SENTRY_DSN set the spans and log lines of
+// the Go services also go to Sentry over OTLP; with
+// OTEL_EXPORTER_OTLP_ENDPOINT set, their spans go to that collector.
 package main
 
 import (
@@ -39,7 +51,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -58,13 +69,17 @@ type options struct {
 	rate float64
 	// natsURL is the NATS server of the queue; "" starts one.
 	natsURL string
+	// chromium is the Chromium binary that runs the browser SDK.
+	chromium string
 }
 
 func main() {
 	var opts options
 	flag.Float64Var(&opts.rate, "rate", 1, "traces sample rate of every service, in [0,1]")
 	flag.StringVar(&opts.natsURL, "nats", "", "URL of a NATS server with JetStream for the queue; empty starts one in this process")
-	short := flag.Bool("short", false, "print only the result line")
+	flag.StringVar(&opts.chromium, "chromium", "chromium",
+		"the Chromium binary that runs the Sentry browser SDK; without it, or the SDK's npm packages, a stand-in plays the browser")
+	short := flag.Bool("short", false, "print only which browser ran and the result line")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
@@ -73,12 +88,7 @@ func main() {
 		err = runChild(ctx, os.Stdout, config)
 	} else {
 		var out bytes.Buffer
-		err = run(ctx, &out, opts)
-		if *short && out.Len() > 0 {
-			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-			out.Reset()
-			out.WriteString(lines[len(lines)-1] + "\n")
-		}
+		err = run(ctx, &out, opts, *short)
 		_, _ = out.WriteTo(os.Stdout)
 	}
 	if err != nil {
@@ -87,8 +97,9 @@ func main() {
 	}
 }
 
-// run starts the system, follows one trace through it and prints it to w.
-func run(ctx context.Context, w io.Writer, opts options) error {
+// run starts the system, follows one trace through it and prints it to w,
+// or with short only which browser ran and the result line.
+func run(ctx context.Context, w io.Writer, opts options, short bool) error {
 	sys, err := startSystem(ctx, opts)
 	if err != nil {
 		return err
@@ -100,7 +111,12 @@ func run(ctx context.Context, w io.Writer, opts options) error {
 	if runErr != nil {
 		return runErr
 	}
-	res.print(w, opts.rate, sys.exporting, sys.queueLine())
+	about := about{rate: opts.rate, exporting: sys.exporting, browser: sys.browserLine(), queue: sys.queueLine()}
+	if short {
+		res.printShort(w, about)
+	} else {
+		res.print(w, about)
+	}
 	if !res.joined() {
 		return errNotJoined
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -83,6 +84,17 @@ type result struct {
 	hops  []hop
 	spans []spanRecord
 	logs  []logRecord
+	// hiddenSpans counts the spans of the trace that the browser SDK sent
+	// and the trace does not show.
+	hiddenSpans int
+}
+
+// about is what the report says about the run before the hops.
+type about struct {
+	rate      float64
+	exporting []string
+	// browser and queue say which browser and which NATS server ran.
+	browser, queue string
 }
 
 // ok reports whether the trace joined (see joined) and every service's log
@@ -108,11 +120,34 @@ func (r *result) sameTrace() bool {
 
 func (r *result) sameDSC() bool {
 	for _, h := range r.hops {
-		if !maps.Equal(h.DSC, r.hops[0].DSC) {
+		if !sameDSC(r.hops[0].DSC, h.DSC) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameDSC reports whether dsc is head's: the same members with the same
+// values, but for a sample_rand written with other digits of the same
+// number, as the Sentry browser SDK writes it (0.123450 as 0.12345).
+func sameDSC(head, dsc map[string]string) bool {
+	if len(head) != len(dsc) {
+		return false
+	}
+	for k, v := range head {
+		got, ok := dsc[k]
+		if !ok || got != v && !(k == "sample_rand" && sameNumber(got, v)) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameNumber reports whether a and b are decimals of the same number.
+func sameNumber(a, b string) bool {
+	x, errX := strconv.ParseFloat(a, 64)
+	y, errY := strconv.ParseFloat(b, 64)
+	return errX == nil && errY == nil && x == y
 }
 
 // misplacedLogs describes each line of wantLogs that was not logged once,
@@ -164,45 +199,68 @@ func (r *result) roots() int {
 	return n
 }
 
-func (r *result) print(w io.Writer, rate float64, exporting []string, queue string) {
+// printShort writes which browser ran and the result line.
+func (r *result) printShort(w io.Writer, a about) {
+	fmt.Fprintf(w, "browser: %s\n", a.browser)
+	r.printResult(w)
+}
+
+func (r *result) printResult(w io.Writer) {
+	fmt.Fprintf(w, "RESULT: every hop joined trace %s with the same DSC, every log line on its span: %s\n", r.hops[0].TraceID, yesNo(r.ok()))
+}
+
+func (r *result) print(w io.Writer, a about) {
 	head := r.hops[0]
-	defer fmt.Fprintf(w, "\nRESULT: every hop joined trace %s with the same DSC, every log line on its span: %s\n", head.TraceID, yesNo(r.ok()))
 	fmt.Fprintf(w, "otelsentry demo: one trace through a page, a browser, an API, a worker, a job queue, its consumer and a subprocess\n")
-	fmt.Fprintf(w, "traces sample rate %v (-rate); spans and log lines kept in memory", rate)
-	if len(exporting) > 0 {
-		fmt.Fprintf(w, ", and sent: %s", strings.Join(exporting, "; "))
+	fmt.Fprintf(w, "traces sample rate %v (-rate); spans and log lines kept in memory", a.rate)
+	if len(a.exporting) > 0 {
+		fmt.Fprintf(w, ", and sent: %s", strings.Join(a.exporting, "; "))
 	}
-	fmt.Fprintf(w, "\nqueue: %s\n", queue)
+	fmt.Fprintf(w, "\nbrowser: %s\nqueue: %s\n", a.browser, a.queue)
 	fmt.Fprintf(w, "\nHOPS: how each participant continued the trace, and the DSC it continued with\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  #\tSERVICE\tPROCESS\tCONTINUED FROM\tTRACE ID\tDECISION\tDSC\n")
+	rewritten := ""
 	for i, h := range r.hops {
 		dsc := "the head's (below)"
 		switch {
 		case i == 0:
 			dsc = "sent (below)"
-		case !maps.Equal(h.DSC, head.DSC):
+		case !sameDSC(head.DSC, h.DSC):
 			dsc = "DIFFERENT: " + formatDSC(h.DSC)
+		case !maps.Equal(head.DSC, h.DSC):
+			dsc = "the head's, sample_rand as " + h.DSC["sample_rand"]
+			rewritten = h.DSC["sample_rand"]
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, h.Service, h.Process, h.From, h.TraceID, h.Decision, dsc)
 	}
 	_ = tw.Flush()
+	if rewritten != "" {
+		fmt.Fprintf(w, "  sample_rand %s as %s: the same number, which the Sentry browser SDK writes with no trailing zeros\n",
+			head.DSC["sample_rand"], rewritten)
+	}
 
 	fmt.Fprintf(w, "\nDSC (Dynamic Sampling Context) the head sent, frozen for the whole trace:\n")
 	for _, k := range slices.Sorted(maps.Keys(head.DSC)) {
 		fmt.Fprintf(w, "  %-12s %s\n", k, head.DSC[k])
 	}
 
-	fmt.Fprintf(w, "\nTRACE %s: %d spans and %d log lines recorded\n", head.TraceID, len(r.spans), len(r.logs))
+	fmt.Fprintf(w, "\nTRACE %s: %d spans and %d log lines recorded", head.TraceID, len(r.spans), len(r.logs))
+	if r.hiddenSpans > 0 {
+		fmt.Fprintf(w, ", and %d more spans from the browser SDK, of the page's timings and resources, not shown", r.hiddenSpans)
+	}
+	fmt.Fprintln(w)
 	if len(r.spans) == 0 {
 		fmt.Fprintf(w, "  none: the head did not sample this trace (sample_rand %s >= rate %v), so no service records it,\n"+
-			"  yet every hop still propagated it, and the log lines still carry it\n", head.DSC["sample_rand"], rate)
+			"  yet every hop still propagated it, and the log lines still carry it\n", head.DSC["sample_rand"], a.rate)
 	} else {
 		r.printTree(w)
 	}
 	for _, p := range r.misplacedLogs() {
 		fmt.Fprintf(w, "  LOG LINE OFF ITS SPAN: %s\n", p)
 	}
+	fmt.Fprintln(w)
+	r.printResult(w)
 }
 
 // printTree prints the spans as a tree, children in start order, with the

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -29,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/bridge"
+	"github.com/otelsentry/otelsentry/conformance/browser"
 	"github.com/otelsentry/otelsentry/examples/internal/exampleutil"
 	"github.com/otelsentry/otelsentry/examples/internal/natsqueue"
 	"github.com/otelsentry/otelsentry/propagator"
@@ -54,6 +52,14 @@ type system struct {
 	queueName string
 	queue     *natsqueue.Queue
 	consumer  *child
+	// browser runs the Sentry browser SDK; nil when it cannot run here, for
+	// the reason in standIn.
+	browser   *browser.Browser
+	standIn   error
+	envelopes browser.Envelopes
+	mu        sync.Mutex
+	// sentBaggage is what the browser sent the api in its baggage headers.
+	sentBaggage []string
 }
 
 // service is one named participant with its own tracer and logger
@@ -167,49 +173,75 @@ func newService(ctx context.Context, name string, b *sentryConfig) (*service, []
 	return s, exporting, nil
 }
 
-// startSystem starts web, api and worker on 127.0.0.1, the queue and the
-// consumer's process.
+// startSystem prepares the browser, starts web, api and worker on
+// 127.0.0.1, the queue and the consumer's process.
 func startSystem(ctx context.Context, opts options) (*system, error) {
 	b := newSentryConfig(opts.rate)
 	sys := &system{sentry: b, rate: opts.rate, services: map[string]*service{}, natsURL: opts.natsURL}
-	for _, name := range []string{"web", "browser", "api", "worker"} {
-		s, exporting, err := newService(ctx, name, b)
+	if err := sys.start(ctx, opts.chromium); err != nil {
+		_ = sys.stop()
+		return nil, err
+	}
+	return sys, nil
+}
+
+// start does startSystem's work; on an error, the caller stops what it
+// started.
+func (sys *system) start(ctx context.Context, chromium string) error {
+	if err := sys.startBrowser(ctx, chromium); err != nil {
+		return err
+	}
+	names := []string{"web", "api", "worker"}
+	if sys.browser == nil {
+		names = append(names, "browser") // the stand-in records its spans as a service does
+	}
+	for _, name := range names {
+		s, exporting, err := newService(ctx, name, sys.sentry)
 		if err != nil {
-			_ = sys.stop()
-			return nil, err
+			return err
 		}
 		sys.services[name], sys.exporting = s, exporting
 	}
 	if err := sys.startQueue(ctx); err != nil {
-		_ = sys.stop()
-		return nil, err
+		return err
 	}
-	routes := []struct {
-		service, pattern string
-		url              *string
-		handler          http.HandlerFunc
-	}{
-		{"web", "GET /page", &sys.webURL, sys.servePage},
-		{"api", "GET /api/checkout", &sys.apiURL, sys.serveCheckout},
-		{"worker", "POST /work", &sys.workerURL, sys.serveWork},
-	}
-	for _, r := range routes {
-		mux := http.NewServeMux()
-		// Wrapping each route inside the mux lets otelhttp's span start with
-		// the route, which becomes the transaction name.
-		mux.Handle(r.pattern, otelhttp.NewHandler(r.handler, r.pattern,
-			otelhttp.WithTracerProvider(sys.services[r.service].provider), otelhttp.WithPropagators(b.propagator)))
+	// Each server calls the next, or renders its URL: every URL is known
+	// before any server starts.
+	var listeners []net.Listener
+	for _, url := range []*string{&sys.webURL, &sys.apiURL, &sys.workerURL} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			_ = sys.stop()
-			return nil, err
+			for _, l := range listeners {
+				_ = l.Close()
+			}
+			return err
 		}
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		sys.servers = append(sys.servers, srv)
-		*r.url = "http://" + ln.Addr().String()
+		listeners = append(listeners, ln)
+		*url = "http://" + ln.Addr().String()
 	}
-	return sys, nil
+	web := sys.route("web", "GET /page", sys.servePage)
+	if sys.browser != nil {
+		sys.handleSDK(web)
+	}
+	// The api is on another origin than the page: it answers the browser's
+	// preflight for sentry-trace and baggage.
+	api := browser.AllowTraceHeaders(sys.route("api", "GET /api/checkout", sys.serveCheckout), sys.webURL)
+	for i, h := range []http.Handler{web, api, sys.route("worker", "POST /work", sys.serveWork)} {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(listeners[i]) }()
+		sys.servers = append(sys.servers, srv)
+	}
+	return nil
+}
+
+// route returns a mux with one route of service, traced. Wrapping the
+// route inside the mux lets otelhttp's span start with the route, which
+// becomes the transaction name.
+func (sys *system) route(service, pattern string, h http.HandlerFunc) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(pattern, otelhttp.NewHandler(h, pattern,
+		otelhttp.WithTracerProvider(sys.services[service].provider), otelhttp.WithPropagators(sys.sentry.propagator)))
+	return mux
 }
 
 // startQueue starts the embedded NATS server unless -nats names one,
@@ -267,39 +299,25 @@ func (sys *system) stop() error {
 	return errors.Join(errs...)
 }
 
+// hopOrder is the order of the participants along the trace.
+var hopOrder = []string{"web", "browser", "api", "worker", "consumer", "subprocess"}
+
 // follow plays the browser, waits for the job and the subprocess, and
 // returns what every participant saw.
 func (sys *system) follow(ctx context.Context) (*result, error) {
-	page, err := exampleutil.Get(ctx, http.DefaultClient, sys.webURL+"/page", nil)
+	browserHop, browserSpans, hidden, err := sys.browse(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading the page: %w", err)
-	}
-	sentryTrace, baggage := metaContent(page, "sentry-trace"), metaContent(page, "baggage")
-
-	// The browser SDK continues the trace from the meta tags, and sends it
-	// on with its own span's id.
-	browser := sys.services["browser"]
-	ctx = bridge.ContinueTrace(ctx, sentryTrace, baggage)
-	sys.hops.add(newHop(sys.sentry, "browser", "the page's meta tags", ctx))
-	ctx, pageload := browser.tracer.Start(ctx, "pageload /page")
-	fetchCtx, fetch := browser.tracer.Start(ctx, "fetch GET /api/checkout", trace.WithSpanKind(trace.SpanKindClient))
-	header := http.Header{}
-	header.Set("sentry-trace", bridge.Traceparent(fetchCtx))
-	if b := bridge.Baggage(fetchCtx); b != "" {
-		header.Set("baggage", b)
-	}
-	_, err = exampleutil.Get(fetchCtx, http.DefaultClient, sys.apiURL+"/api/checkout", header)
-	fetch.End()
-	pageload.End()
-	if err != nil {
-		return nil, fmt.Errorf("calling the api: %w", err)
+		return nil, fmt.Errorf("the browser: %w", err)
 	}
 	consumed, err := sys.consumer.wait(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("the consumer: %w", err)
 	}
-	res := &result{hops: sys.hops.all()}
+	res := &result{hops: append(sys.hops.all(), browserHop), spans: browserSpans, hiddenSpans: hidden}
 	res.hops = append(res.hops, consumed.Hops...)
+	slices.SortStableFunc(res.hops, func(a, b hop) int {
+		return slices.Index(hopOrder, a.Service) - slices.Index(hopOrder, b.Service)
+	})
 	for _, s := range sys.services {
 		for _, span := range s.recorder.Ended() {
 			res.spans = append(res.spans, newSpanRecord(s.name, span))
@@ -316,7 +334,7 @@ func (sys *system) servePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sys.hops.add(newHop(sys.sentry, "web", "starts the trace", ctx))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pageTemplate.Execute(w, bridge.MetaTags(ctx)); err != nil {
+	if err := sys.page(ctx).Render(w); err != nil {
 		sys.services["web"].logger.ErrorContext(ctx, "rendering the page", "error", err)
 		return
 	}
@@ -324,14 +342,11 @@ func (sys *system) servePage(w http.ResponseWriter, r *http.Request) {
 	sys.services["web"].logger.InfoContext(ctx, "rendered the page")
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
-<html><head><title>checkout</title>
-{{.}}
-</head><body><button>Pay</button></body></html>
-`))
-
 // serveCheckout is the API: it calls the worker through otelhttp.
 func (sys *system) serveCheckout(w http.ResponseWriter, r *http.Request) {
+	sys.mu.Lock()
+	sys.sentBaggage = r.Header.Values("baggage")
+	sys.mu.Unlock()
 	sys.hops.add(newHop(sys.sentry, "api", "sentry-trace and baggage headers", r.Context()))
 	client := &http.Client{Transport: bridge.NewTransport(otelhttp.NewTransport(http.DefaultTransport,
 		otelhttp.WithTracerProvider(sys.services["api"].provider), otelhttp.WithPropagators(sys.sentry.propagator)))}
@@ -389,15 +404,10 @@ func (l *hopLog) all() []hop {
 	return append([]hop(nil), l.hops...)
 }
 
-// metaTag matches a meta tag as the browser SDK looks it up, by name.
-var metaTag = regexp.MustCompile(`<meta name="([^"]+)" content="([^"]*)">`)
-
-// metaContent returns the content of the meta tag name in page.
-func metaContent(page, name string) string {
-	for _, m := range metaTag.FindAllStringSubmatch(page, -1) {
-		if m[1] == name {
-			return html.UnescapeString(m[2])
-		}
-	}
-	return ""
+// browserBaggage returns the baggage headers the api received from the
+// browser.
+func (sys *system) browserBaggage() []string {
+	sys.mu.Lock()
+	defer sys.mu.Unlock()
+	return sys.sentBaggage
 }
