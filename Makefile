@@ -22,6 +22,10 @@ BENCH_MODULES ?= $(MODULES)
 # The Node peer of the conformance tests: @sentry/node, from its lockfile;
 # and the browser's: @sentry/browser and esbuild, which bundles it.
 NODE_DEPS   := conformance/node/node_modules/.package-lock.json conformance/browser/node_modules/.package-lock.json
+# The demo's browser is the Sentry browser SDK in Debian's chromium: where
+# both chromium and npm are installed, the demo installs the SDK first;
+# elsewhere a stand-in plays the browser, and the demo says why.
+DEMO_DEPS   := $(if $(and $(shell command -v chromium),$(shell command -v npm)),conformance/browser/node_modules/.package-lock.json)
 FUZZTIME    ?= 10s
 BENCHCOUNT  ?= 6
 
@@ -30,11 +34,12 @@ BENCHCOUNT  ?= 6
 all: test
 
 ## demo: start a small system on 127.0.0.1 and print one trace through it.
-demo:
+demo: $(DEMO_DEPS)
 	cd examples && $(GO) run ./cmd/demo
 
-## demo-short: the demo, printing only its result line (fails if the trace broke).
-demo-short:
+## demo-short: the demo, printing only which browser ran and its result line
+## (fails if the trace broke).
+demo-short: $(DEMO_DEPS)
 	@echo "== demo-short: one trace through the demo's services"
 	@cd examples && $(GO) run $(BUILDFLAGS) ./cmd/demo -short
 
