@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -41,7 +43,11 @@ var shownSDKOps = []string{"pageload", "http.client"}
 // startBrowser prepares the Sentry browser SDK with the Chromium binary
 // chromium, or, where it cannot run, keeps why in sys.standIn.
 func (sys *system) startBrowser(ctx context.Context, chromium string) error {
-	b, err := browser.New(ctx, browser.WithChromium(chromium))
+	dir := browser.Dir()
+	if dir == "" {
+		dir = findSDKDir(".")
+	}
+	b, err := browser.New(ctx, browser.WithChromium(chromium), browser.WithDir(dir))
 	switch {
 	case errors.Is(err, browser.ErrUnavailable):
 		sys.standIn = err
@@ -51,6 +57,28 @@ func (sys *system) startBrowser(ctx context.Context, chromium string) error {
 		sys.browser = b
 	}
 	return nil
+}
+
+// findSDKDir returns conformance/browser, where `npm ci` installs the
+// SDK, in dir or the nearest of its parents that has it, or "". A binary
+// built with -trimpath has no source paths to find it by; the demo runs
+// in the source tree, in examples/.
+func findSDKDir(dir string) string {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for {
+		sdk := filepath.Join(dir, "conformance", "browser")
+		if _, err := os.Stat(filepath.Join(sdk, "package-lock.json")); err == nil {
+			return sdk
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 // browserLine says which browser played its part, and why the stand-in.

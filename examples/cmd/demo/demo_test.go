@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -434,5 +435,32 @@ func TestSentryMembers(t *testing.T) {
 	}
 	if got := sentryMembers(nil); len(got) != 0 {
 		t.Errorf("no baggage: %v", got)
+	}
+}
+
+// TestFindSDKDir: a binary without source paths finds the SDK's directory
+// from where it runs, in the source tree.
+func TestFindSDKDir(t *testing.T) {
+	root := t.TempDir()
+	sdk := filepath.Join(root, "conformance", "browser")
+	examples := filepath.Join(root, "examples", "cmd")
+	for _, dir := range []string{sdk, examples} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := findSDKDir(examples); got != "" {
+		t.Errorf("found %q, which has no package-lock.json", got)
+	}
+	if err := os.WriteFile(filepath.Join(sdk, "package-lock.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{examples, root} {
+		if got := findSDKDir(from); got != sdk {
+			t.Errorf("from %s: %q, want %q", from, got, sdk)
+		}
+	}
+	if got := findSDKDir(browser.Dir()); got != browser.Dir() {
+		t.Errorf("from the source tree: %q, want %q", got, browser.Dir())
 	}
 }
