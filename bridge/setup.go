@@ -148,21 +148,17 @@ type installation struct {
 // first time it is called.
 func (i *installation) shutdown(ctx context.Context) error {
 	i.once.Do(func() {
-		before := make([]exportOutcome, len(i.results))
-		for n, r := range i.results {
-			before[n] = r.outcome()
-		}
 		// ForceFlush returns what the exporters say; the final export of
 		// Shutdown would tell only otel.Handle.
 		err := errors.Join(i.tp.ForceFlush(ctx), i.tp.Shutdown(ctx))
 		if i.lp != nil {
 			err = errors.Join(err, i.lp.ForceFlush(ctx), i.lp.Shutdown(ctx))
 		}
-		// A failure that no export followed, not even the final one, is
-		// still the exporter's state.
-		for n, r := range i.results {
-			if after := r.outcome(); after.exports == before[n].exports && before[n].err != nil {
-				err = errors.Join(err, before[n].err)
+		// An exporter whose latest export failed is failing still, even
+		// when that export ran before shutdown or finished while it began.
+		for _, r := range i.results {
+			if last := r.latest(); last != nil && !errors.Is(err, last) {
+				err = errors.Join(err, last)
 			}
 		}
 		i.err = err
@@ -177,32 +173,25 @@ func (i *installation) shutdown(ctx context.Context) error {
 	return i.err
 }
 
-// exportResult keeps the outcome of an exporter's latest export, which its
-// batch processor hands only to otel.Handle, for shutdown to report.
+// exportResult keeps the error of an exporter's latest export, nil after
+// a success, which its batch processor hands only to otel.Handle, for
+// shutdown to report.
 type exportResult struct {
-	mu sync.Mutex
-	exportOutcome
-}
-
-// exportOutcome is an exporter's latest error, nil after a success, and
-// how many exports it made.
-type exportOutcome struct {
-	err     error
-	exports int
+	mu  sync.Mutex
+	err error
 }
 
 func (r *exportResult) record(err error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.err = err
-	r.exports++
 	return err
 }
 
-func (r *exportResult) outcome() exportOutcome {
+func (r *exportResult) latest() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.exportOutcome
+	return r.err
 }
 
 // spanResults is a span exporter that keeps its latest outcome.
