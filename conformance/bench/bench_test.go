@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"net/http"
 	"sync"
@@ -11,11 +12,13 @@ import (
 	"github.com/getsentry/sentry-go"
 	sentryotel "github.com/getsentry/sentry-go/otel"
 	"go.opentelemetry.io/contrib/propagators/b3"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelsentry/otelsentry/bridge"
 	"github.com/otelsentry/otelsentry/internal/vectors"
 	"github.com/otelsentry/otelsentry/propagator"
 )
@@ -57,7 +60,7 @@ type contender struct {
 
 // contenders returns the propagators under test, ours first: benchstat
 // -col /propagator compares the others with the first column.
-func contenders() []contender {
+func contenders(tb testing.TB) []contender {
 	opts := []propagator.Option{
 		propagator.WithDSN(dsn),
 		propagator.WithRelease(release),
@@ -74,6 +77,15 @@ func contenders() []contender {
 		{
 			name:      "composite",
 			p:         propagator.Composite(opts...),
+			in:        map[string]string{"sentry-trace": sentryTrace, "traceparent": traceparent, "baggage": baggage},
+			continued: []string{"sentry-trace", "traceparent", "baggage"},
+			head:      []string{"sentry-trace", "traceparent", "baggage"},
+		},
+		{
+			// What a service that follows the README runs: Composite, as
+			// Setup installs it.
+			name:      "setup",
+			p:         setupPropagator(tb),
 			in:        map[string]string{"sentry-trace": sentryTrace, "traceparent": traceparent, "baggage": baggage},
 			continued: []string{"sentry-trace", "traceparent", "baggage"},
 			head:      []string{"sentry-trace", "traceparent", "baggage"},
@@ -151,7 +163,7 @@ var carrierTypes = []carrierType{
 func run(b *testing.B, f func(b *testing.B, ct carrierType, c contender)) {
 	for _, ct := range carrierTypes {
 		b.Run("carrier="+ct.name, func(b *testing.B) {
-			for _, c := range contenders() {
+			for _, c := range contenders(b) {
 				b.Run("propagator="+c.name, func(b *testing.B) { f(b, ct, c) })
 			}
 		})
@@ -196,6 +208,30 @@ func headContext(tb testing.TB, tp *sdktrace.TracerProvider) context.Context {
 // sdkProvider returns a plain SDK provider that samples every span.
 func sdkProvider(testing.TB) *sdktrace.TracerProvider {
 	return sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+}
+
+var setUp struct {
+	once sync.Once
+	p    propagation.TextMapPropagator
+	err  error
+}
+
+// setupPropagator returns the global propagator that bridge.Setup installs
+// for dsn, release and environment. Setup runs once in the process and
+// stays installed: the other benchmarks pass their propagators and
+// providers explicitly and never read the globals.
+func setupPropagator(tb testing.TB) propagation.TextMapPropagator {
+	tb.Helper()
+	setUp.once.Do(func() {
+		_, setUp.err = bridge.Setup(context.Background(),
+			bridge.WithDSN(dsn), bridge.WithRelease(release), bridge.WithEnvironment(environment),
+			bridge.WithLogger(slog.New(slog.DiscardHandler)))
+		setUp.p = otel.GetTextMapPropagator()
+	})
+	if setUp.err != nil {
+		tb.Fatal(setUp.err)
+	}
+	return setUp.p
 }
 
 var initSentry sync.Once
@@ -249,7 +285,7 @@ func BenchmarkExtract(b *testing.B) {
 // carrier that has traceparent and baggage but no sentry-trace: the common
 // request from a W3C-only peer, which it must pass over.
 func BenchmarkExtractNoSentryTrace(b *testing.B) {
-	c := contenders()[0]
+	c := contenders(b)[0]
 	for _, ct := range carrierTypes {
 		b.Run("carrier="+ct.name, func(b *testing.B) {
 			b.Run("propagator="+c.name, func(b *testing.B) {

@@ -74,7 +74,7 @@ func BenchmarkInjectTargets(b *testing.B) {
 // http.Header, with baggage of growing size: up to the 8192-byte and
 // 64-member cap the cost grows with the header, beyond it it must not.
 func BenchmarkRequestSize(b *testing.B) {
-	p := contenders()[0].p
+	p := contenders(b)[0].p
 	member := func(i int) string { return "vendor" + strconv.Itoa(i) + "=" + strings.Repeat("v", 8) }
 	sized := func(n int) string {
 		var sb strings.Builder
@@ -227,7 +227,7 @@ func startHTTP(b *testing.B, c *httpCase) func() {
 // come out.
 func BenchmarkHTTP(b *testing.B) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	opts := []propagator.Option{propagator.WithDSN(dsn), propagator.WithRelease(release)}
+	opts := []propagator.Option{propagator.WithDSN(dsn), propagator.WithRelease(release), propagator.WithEnvironment(environment)}
 	cases := []*httpCase{
 		{name: "none", p: propagation.NewCompositeTextMapPropagator()},
 		// none again: how far apart the method puts two equal cases.
@@ -239,6 +239,8 @@ func BenchmarkHTTP(b *testing.B) {
 		{name: "headers", p: fixedHeaders{}, sends: "sentry-trace"},
 		{name: "sentry", p: propagator.New(opts...), sends: "sentry-trace", continues: true},
 		{name: "composite", p: propagator.Composite(opts...), sends: "sentry-trace", continues: true},
+		// Composite as Setup installs it, with the same settings.
+		{name: "setup", p: setupPropagator(b), sends: "sentry-trace", continues: true},
 		// What Composite replaces: the three composed by hand.
 		{name: "w3c+sentry", p: propagation.NewCompositeTextMapPropagator(
 			propagation.TraceContext{}, propagation.Baggage{}, propagator.New(opts...),
