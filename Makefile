@@ -11,11 +11,14 @@ ALL_PKGS    := ./... $(addprefix ./,$(addsuffix /...,$(NESTED)))
 # The lint workspace's replacements (see lint).
 WORK_REPLACE := -replace=google.golang.org/genproto=google.golang.org/genproto@v0.0.0-20261026165753-2ffab32bce7e \
 	-replace=cloud.google.com/go=cloud.google.com/go@v0.123.0
-# Builds without -race (vet, the demo, the benchmarks, the README's program
-# in the tools' tests and in installcheck) share their compiled packages
-# through the build cache. -trimpath keeps a package's source directory out
-# of that cache's keys, so that installcheck, which reads every module from
-# a module cache of its own, reuses what vet compiled.
+# Builds without -race (vet, staticcheck's go list, the demo, the
+# benchmarks, the Collector that the fleet and fault tests start, the
+# README's program in the tools' tests and in installcheck) share their
+# compiled packages through the build cache, when they build with the same
+# flags: on a fresh machine, what vet compiles first is then compiled once.
+# -trimpath keeps a package's source directory out of that cache's keys, so
+# that installcheck, which reads every module from a module cache of its
+# own, reuses what vet compiled.
 BUILDFLAGS  := -trimpath
 # The modules whose benchmarks benchcheck runs.
 BENCH_MODULES ?= $(MODULES)
@@ -66,7 +69,7 @@ lint:
 	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
 		(cd "$$work" && $(GO) work init $(abspath $(MODULES)) && \
 			$(GO) work edit $(WORK_REPLACE)) && \
-		GOWORK="$$work/go.work" $(STATICCHECK) $(ALL_PKGS)
+		GOWORK="$$work/go.work" GOFLAGS="$(strip $(GOFLAGS) $(BUILDFLAGS))" $(STATICCHECK) $(ALL_PKGS)
 
 unit:
 	@echo "== unit: race-enabled tests of the root module"
@@ -131,7 +134,7 @@ bench:
 ## collector: the OpenTelemetry Collector of collector/ (the recommended
 ## configuration for Sentry is collector/config.yaml), as collector/bin/otelcol-sentry.
 collector:
-	cd collector && $(GO) build -o bin/otelcol-sentry ./cmd/otelcol-sentry
+	cd collector && $(GO) build $(BUILDFLAGS) -o bin/otelcol-sentry ./cmd/otelcol-sentry
 
 ## faulttest: three services under 200 requests/s while the fake ingest
 ## refuses connections, answers 503, 429 and 401, and takes 3 s a request,

@@ -57,7 +57,9 @@ func Build(ctx context.Context) (*Binary, error) {
 		return nil, err
 	}
 	b.Path = filepath.Join(b.dir, "otelcol-sentry")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", b.Path, "./cmd/otelcol-sentry")
+	// -trimpath, as make builds everything without -race: the Collector's
+	// many packages are then the ones go vet compiled, and only linked here.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", b.Path, "./cmd/otelcol-sentry")
 	cmd.Dir = module
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Close()
