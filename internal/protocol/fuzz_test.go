@@ -135,16 +135,7 @@ func fuzzIsValue(s string) bool {
 
 func fuzzRefMembers(capped string) []fuzzMember {
 	var ms []fuzzMember
-	examined := 0
-	for _, raw := range strings.Split(capped, ",") {
-		elem := strings.Trim(raw, " \t")
-		if elem == "" {
-			continue
-		}
-		if examined == maxBaggageMembers {
-			break
-		}
-		examined++
+	for _, elem := range fuzzElements(capped) {
 		key, value, ok := strings.Cut(elem, "=")
 		if !ok {
 			continue
@@ -157,6 +148,18 @@ func fuzzRefMembers(capped string) []fuzzMember {
 		}
 	}
 	return ms
+}
+
+// fuzzElements returns the first 64 non-empty elements of capped, trimmed
+// of spaces and tabs: the ones a reader examines.
+func fuzzElements(capped string) []string {
+	var out []string
+	for _, raw := range strings.Split(capped, ",") {
+		if elem := strings.Trim(raw, " \t"); elem != "" && len(out) < maxBaggageMembers {
+			out = append(out, elem)
+		}
+	}
+	return out
 }
 
 // fuzzDecode is an independent percent-decoder ('+' stays a plus sign).
@@ -300,16 +303,7 @@ func FuzzBaggage(f *testing.F) {
 // non-empty ones of capped whose key has the Sentry prefix.
 func fuzzSentryElements(capped string) []string {
 	var out []string
-	examined := 0
-	for _, raw := range strings.Split(capped, ",") {
-		elem := strings.Trim(raw, " \t")
-		if elem == "" {
-			continue
-		}
-		if examined == maxBaggageMembers {
-			break
-		}
-		examined++
+	for _, elem := range fuzzElements(capped) {
 		if strings.HasPrefix(elem, sentryPrefix) {
 			out = append(out, elem)
 		}
