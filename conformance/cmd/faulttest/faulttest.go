@@ -147,6 +147,11 @@ type pathReport struct {
 	// Skipped counts the requests not sent because maxInFlight were under
 	// way: the machine, not the exporters, held them up.
 	Skipped int
+	// Calm is the latency of the requests started while no fault was on:
+	// the baseline and the recovery after each fault. Spread over the
+	// whole run, it drifts with the machine as the faults do, which a
+	// single window at the start does not.
+	Calm window
 }
 
 // request is one request of the load.
@@ -416,6 +421,7 @@ func account(pr *pathReport, windows []window, reqs []*request, in *ingest.Inges
 		return i
 	}
 	var latencies = make([][]time.Duration, len(windows))
+	var calm []time.Duration
 	for _, rq := range reqs {
 		i := windowOf(rq.start)
 		inFault := i > 0 && rq.start.Before(windows[i].End)
@@ -426,6 +432,9 @@ func account(pr *pathReport, windows []window, reqs []*request, in *ingest.Inges
 			windows[i].Requests++
 			latencies[i] = append(latencies[i], rq.latency)
 		}
+		if !inFault && !rq.start.Before(windows[0].Start) {
+			calm = append(calm, rq.latency)
+		}
 		if rq.err != nil || !rq.trace.Sampled {
 			continue
 		}
@@ -435,6 +444,7 @@ func account(pr *pathReport, windows []window, reqs []*request, in *ingest.Inges
 	for i := range windows {
 		windows[i].P50, windows[i].P99 = percentile(latencies[i], 50), percentile(latencies[i], 99)
 	}
+	pr.Calm = window{Requests: len(calm), P50: percentile(calm, 50), P99: percentile(calm, 99)}
 	addDrop := func(at time.Time, n int, text string) {
 		i := windowOf(at)
 		windows[i].Dropped += n
@@ -515,13 +525,17 @@ func failed(prs []pathReport) error {
 	return errors.Join(errs...)
 }
 
-// table writes the reports as a Markdown table.
+// table writes the reports as a Markdown table. A window's latency change
+// is against the path's requests while no fault was on, the baseline's
+// too.
 func table(prs []pathReport) string {
 	var b strings.Builder
 	b.WriteString("| path | fault | duration | requests | p50 (change) | p99 (change) | spans sent | received | not received | dropped (counted) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, pr := range prs {
-		base := pr.Windows[0]
+		base := pr.Calm
+		fmt.Fprintf(&b, "| %s | no fault on (baseline and recoveries) | | %d | %s | %s | | | | |\n", pr.Path,
+			base.Requests, base.P50.Round(10*time.Microsecond), base.P99.Round(10*time.Microsecond))
 		for _, w := range pr.Windows {
 			fmt.Fprintf(&b, "| %s | %s | %s | %d | %s (%s) | %s (%s) | %d | %d | %d | %d |\n", pr.Path, w.Name,
 				w.End.Sub(w.Start).Round(100*time.Millisecond), w.Requests,

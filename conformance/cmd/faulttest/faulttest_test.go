@@ -54,6 +54,14 @@ func TestRun(t *testing.T) {
 	if !strings.Contains(direct.Shutdown, "503 Service Unavailable") {
 		t.Errorf("shutdown during a 503: %q, want the status", direct.Shutdown)
 	}
+	for _, pr := range prs {
+		// The latency reference is every request while no fault was on:
+		// the baseline's and the recoveries'.
+		if pr.Calm.Requests <= pr.Windows[0].Requests || pr.Calm.P50 <= 0 || pr.Calm.P99 < pr.Calm.P50 {
+			t.Errorf("%s: %d requests while no fault was on (p50 %v, p99 %v), %d in the baseline",
+				pr.Path, pr.Calm.Requests, pr.Calm.P50, pr.Calm.P99, pr.Windows[0].Requests)
+		}
+	}
 	for _, w := range collector.Windows {
 		// Nothing fails after the restart: every span arrives.
 		if w.Name == "Collector restarted" && (w.Created == 0 || w.Created != w.Received) {
