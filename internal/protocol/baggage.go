@@ -57,7 +57,7 @@ type baggageReader struct {
 	rest     string
 	examined int
 	// pos is the offset of rest in the value; start and end are those of
-	// the last member read.
+	// the last Sentry element read, untrimmed.
 	pos, start, end int
 	// exact reports that the last member stood between its commas as
 	// exactly "key=value": no spaces around it, no properties.
@@ -71,29 +71,41 @@ type baggageReader struct {
 // its DSC key, the key without the "sentry-" prefix, and its value, still
 // percent-encoded and without properties. It reports false at the end.
 func (r *baggageReader) next() (key, value string, ok bool) {
-	for r.rest != "" && r.examined < maxBaggageMembers {
-		elem := r.rest
-		r.rest = ""
-		if comma := strings.IndexByte(elem, ','); comma >= 0 {
-			elem, r.rest = elem[:comma], elem[comma+1:]
-		}
-		r.start, r.end = r.pos, r.pos+len(elem)
-		r.pos = r.end + 1
-		raw := elem
-		if elem = trimOWS(elem); elem == "" {
-			continue
-		}
-		r.examined++
-		// The prefix is case-sensitive: only what starts with it is read.
-		if !strings.HasPrefix(elem, sentryPrefix) {
-			continue
+	for {
+		elem, more := r.nextSentryElement()
+		if !more {
+			return "", "", false
 		}
 		if key, value, r.written, ok = parseMember(elem, len(sentryPrefix)); ok && value != "" {
-			r.exact = len(raw) == len(sentryPrefix)+len(key)+1+len(value)
+			r.exact = r.end-r.start == len(sentryPrefix)+len(key)+1+len(value)
 			return key, value, true
 		}
 	}
-	return "", "", false
+}
+
+// nextSentryElement returns the next element whose key has the Sentry
+// prefix (case-sensitive), trimmed of spaces and tabs, well-formed or not;
+// start and end are then those of the element untrimmed. It reports false
+// at the end.
+func (r *baggageReader) nextSentryElement() (string, bool) {
+	for r.rest != "" && r.examined < maxBaggageMembers {
+		raw := r.rest
+		r.rest = ""
+		if comma := strings.IndexByte(raw, ','); comma >= 0 {
+			raw, r.rest = raw[:comma], raw[comma+1:]
+		}
+		r.start, r.end = r.pos, r.pos+len(raw)
+		r.pos = r.end + 1
+		elem := trimOWS(raw)
+		if elem == "" {
+			continue
+		}
+		r.examined++
+		if strings.HasPrefix(elem, sentryPrefix) {
+			return elem, true
+		}
+	}
+	return "", false
 }
 
 // parseMember splits one baggage element, without surrounding spaces, into

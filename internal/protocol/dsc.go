@@ -214,22 +214,11 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 		prefix int
 		copied *strings.Builder
 	)
-	examined := 0
-	for rest, pos := header, 0; rest != "" && examined < maxBaggageMembers; {
-		raw := rest
-		rest = ""
-		if comma := strings.IndexByte(raw, ','); comma >= 0 {
-			raw, rest = raw[:comma], raw[comma+1:]
-		}
-		start := pos
-		pos += len(raw) + 1
-		elem := trimOWS(raw)
-		if elem == "" {
-			continue
-		}
-		examined++
-		if !strings.HasPrefix(elem, sentryPrefix) {
-			continue
+	r := baggageReader{rest: header}
+	for {
+		elem, more := r.nextSentryElement()
+		if !more {
+			break
 		}
 		if k, value, ok := neededMember(elem); ok {
 			switch k {
@@ -243,8 +232,10 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 				sampled = value
 			}
 		}
-		if copied == nil && len(elem) == len(raw) && (prefix == 0 && start == 0 || prefix > 0 && start == prefix+1) {
-			prefix = start + len(raw)
+		// An element that stands untrimmed right after the ones kept so
+		// far extends the slice of the header.
+		if copied == nil && r.end-r.start == len(elem) && (prefix == 0 && r.start == 0 || prefix > 0 && r.start == prefix+1) {
+			prefix = r.end
 			continue
 		}
 		if copied == nil {

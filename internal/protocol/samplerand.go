@@ -19,14 +19,17 @@ const (
 )
 
 // ParseSampleRand parses a sample_rand value. It is valid when it is an
-// unsigned JSON number of at most 32 characters with 0 <= x < 1;
+// unsigned JSON number of at most 32 characters with 0 <= x < 1 (0 and
+// false otherwise);
 // "1", "1.0", "-0.1", "NaN" and "" are not.
 func ParseSampleRand(s string) (float64, bool) {
 	if len(s) > maxSampleRandLen {
 		return 0, false
 	}
-	x, ok := parseUnsignedJSONNumber(s)
-	return x, ok && x < 1
+	if x, ok := parseUnsignedJSONNumber(s); ok && x < 1 {
+		return x, true
+	}
+	return 0, false
 }
 
 // validSampleRand reports whether ParseSampleRand accepts s. The usual
@@ -49,13 +52,16 @@ func validSampleRand(s string) bool {
 	return ok
 }
 
-// ParseRate parses a sample_rate value: an unsigned JSON number in [0,1].
+// ParseRate parses a sample_rate value: an unsigned JSON number in [0,1]
+// (0 and false otherwise).
 func ParseRate(s string) (float64, bool) {
 	if len(s) > maxSampleRandLen {
 		return 0, false
 	}
-	x, ok := parseUnsignedJSONNumber(s)
-	return x, ok && x <= 1
+	if x, ok := parseUnsignedJSONNumber(s); ok && x <= 1 {
+		return x, true
+	}
+	return 0, false
 }
 
 // FormatRate formats a rate as the shortest decimal that parses back to
