@@ -9,12 +9,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/otelsentry/otelsentry/bridge"
@@ -26,7 +28,7 @@ import (
 // sampled trace leaves sampled in both headers.
 func TestNoRateSendsNothing(t *testing.T) { // SM-17, API-8
 	clearEnv(t)
-	exp := tracetest.NewInMemoryExporter()
+	exp := &stopCounter{SpanExporter: tracetest.NewInMemoryExporter()}
 	rec := tracetest.NewSpanRecorder()
 	shutdown, err := bridge.Setup(context.Background(), bridge.WithLogger(slog.New(slog.DiscardHandler)),
 		bridge.WithSpanExporter(exp), bridge.WithSpanProcessor(rec))
@@ -47,9 +49,25 @@ func TestNoRateSendsNothing(t *testing.T) { // SM-17, API-8
 	if out.Get("sentry-trace") != vectors.A+"-"+id+"-1" || out.Get("traceparent") != "00-"+vectors.A+"-"+id+"-01" {
 		t.Errorf("sent sentry-trace %q, traceparent %q: the incoming decision did not go on", out.Get("sentry-trace"), out.Get("traceparent"))
 	}
-	if n, m := len(exp.GetSpans()), len(rec.Ended()); n != 0 || m != 0 {
+	if n, m := len(exp.SpanExporter.(*tracetest.InMemoryExporter).GetSpans()), len(rec.Ended()); n != 0 || m != 0 {
 		t.Errorf("%d spans exported and %d processed without a rate", n, m)
 	}
+	// The exporter that never got a span is stopped all the same: it may
+	// run a goroutine of its own.
+	if n := exp.stopped.Load(); n != 1 {
+		t.Errorf("the unused exporter was shut down %d times, want 1", n)
+	}
+}
+
+// stopCounter counts its exporter's shutdowns.
+type stopCounter struct {
+	sdktrace.SpanExporter
+	stopped atomic.Int32
+}
+
+func (s *stopCounter) Shutdown(ctx context.Context) error {
+	s.stopped.Add(1)
+	return s.SpanExporter.Shutdown(ctx)
 }
 
 // A stale shutdown never touches a later Setup, and shutdown runs once.

@@ -126,8 +126,9 @@ func adding[T any](name string, v T, field func(*config) *[]T) Option {
 // WithLogger sets the logger for the line Setup logs about what it
 // installed and for the propagator's and the sampler's debug messages,
 // which it gets when its handler is enabled for slog.LevelDebug. Without
-// it, Setup's line goes to slog.Default, and the debug messages go to
-// standard error with SENTRY_DEBUG=true and nowhere otherwise.
+// it, SENTRY_DEBUG=true sends Setup's line and the debug messages to
+// standard error; otherwise the line goes to slog.Default and the debug
+// messages nowhere.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
 func (c *config) invalidate(what string) {

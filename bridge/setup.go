@@ -52,9 +52,11 @@ var installed atomic.Pointer[installation]
 // incoming sampled trace leaves sampled, and one this service starts stays
 // undecided for a later service to decide.
 //
-// Setup logs one line saying what it installed, through slog.Default
-// unless WithLogger gives a logger; SENTRY_DEBUG=true logs the
-// propagator's and the sampler's debug messages too, to standard error.
+// Setup logs one line saying what it installed, through the logger that
+// WithLogger gives, which also gets the propagator's and the sampler's
+// debug messages. Without WithLogger, SENTRY_DEBUG=true sends that line
+// and the debug messages to standard error, and otherwise the line goes
+// through slog.Default and the debug messages nowhere.
 // OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER do not apply to Setup, which
 // says so once when either is set.
 //
@@ -105,6 +107,16 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		for _, sp := range cfg.processors {
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sp))
 		}
+	} else {
+		// Exporters and processors that will never get a span are still
+		// the caller's to stop (an exporter may run a goroutine of its
+		// own): shutdown stops them.
+		for _, exp := range cfg.exporters {
+			inst.unused = append(inst.unused, exp.Shutdown)
+		}
+		for _, sp := range cfg.processors {
+			inst.unused = append(inst.unused, sp.Shutdown)
+		}
 	}
 	inst.tp = sdktrace.NewTracerProvider(tpOpts...)
 	otel.SetTracerProvider(inst.tp)
@@ -134,9 +146,11 @@ func decides(sampler sdktrace.Sampler) bool {
 
 // installation is what one Setup installed, and what it replaced.
 type installation struct {
-	tp       *sdktrace.TracerProvider
-	lp       *sdklog.LoggerProvider
-	results  []*exportResult
+	tp      *sdktrace.TracerProvider
+	lp      *sdklog.LoggerProvider
+	results []*exportResult
+	// unused stops the exporters and processors not installed.
+	unused   []func(context.Context) error
 	prevTP   trace.TracerProvider
 	prevProp propagation.TextMapPropagator
 	prevLP   otellog.LoggerProvider
@@ -153,6 +167,9 @@ func (i *installation) shutdown(ctx context.Context) error {
 		err := errors.Join(i.tp.ForceFlush(ctx), i.tp.Shutdown(ctx))
 		if i.lp != nil {
 			err = errors.Join(err, i.lp.ForceFlush(ctx), i.lp.Shutdown(ctx))
+		}
+		for _, stop := range i.unused {
+			err = errors.Join(err, stop(ctx))
 		}
 		// An exporter whose latest export failed is failing still, even
 		// when that export ran before shutdown or finished while it began.
