@@ -210,7 +210,7 @@ func TestUnauthorizedNotRetried(t *testing.T) {
 	if len(names) != 12 || len(slices.Compact(names)) != 12 {
 		t.Errorf("spans sent %q: each once, a 401 is not retried", names)
 	}
-	if !errors.Is(err, sentryotlp.ErrNotSent) || !strings.Contains(err.Error(), "12 spans") || !strings.Contains(err.Error(), "401 Unauthorized") {
+	if !errors.Is(err, sentryotlp.ErrNotSent) || !strings.Contains(err.Error(), ": 12 spans to") || !strings.Contains(err.Error(), "401 Unauthorized") {
 		t.Errorf("Shutdown: %v", err)
 	}
 	r := reported()
@@ -257,7 +257,7 @@ func TestQueueBound(t *testing.T) {
 		t.Errorf("%d spans arrived, want the 10 that fit", len(names))
 	}
 	r := reported()
-	if len(r) != 1 || !strings.Contains(r[0], "8 spans") || !strings.Contains(r[0], "503 Service Unavailable") {
+	if len(r) != 1 || !strings.Contains(r[0], ": 8 spans to") || !strings.Contains(r[0], "503 Service Unavailable") {
 		t.Errorf("reported %q, want one report of 8 dropped spans", r)
 	}
 }

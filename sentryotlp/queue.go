@@ -56,13 +56,12 @@ type queuedExporter struct {
 	project string
 	size    int
 
-	mu      sync.Mutex
-	queue   []*batch
-	queued  int  // spans in queue
-	sending bool // a request is under way
-	closed  bool
-	fault   fault
-	wake    chan struct{} // a batch was queued, or the exporter closed
+	mu     sync.Mutex
+	queue  []*batch
+	queued int // spans in queue
+	closed bool
+	fault  fault
+	wake   chan struct{} // a batch was queued, or the exporter closed
 
 	cancel context.CancelFunc // stops the request under way
 	done   chan struct{}      // the sender returned
@@ -196,13 +195,11 @@ func (e *queuedExporter) send(ctx context.Context) {
 			e.queue[0] = nil
 			e.queue = e.queue[1:]
 		}
-		e.sending = true
 		e.mu.Unlock()
 
 		err := e.next.ExportSpans(ctx, spans)
 
 		e.mu.Lock()
-		e.sending = false
 		e.queued -= len(spans)
 		for _, b := range take {
 			close(b.handled)
@@ -215,7 +212,7 @@ func (e *queuedExporter) send(ctx context.Context) {
 // finish accounts for one request of n spans that ended with err, and
 // reports the fault it ends or the refusal it starts. e.mu is held.
 func (e *queuedExporter) finish(n int, err error) {
-	_, _, last := e.state.snapshot()
+	failing, last := e.state.snapshot()
 	switch {
 	case err == nil && e.fault.active && len(e.queue) == 0:
 		if e.fault.dropped > 0 {
@@ -226,7 +223,7 @@ func (e *queuedExporter) finish(n int, err error) {
 	case err == nil:
 	default:
 		e.drop(n)
-		if failing, _, _ := e.state.snapshot(); failing && !e.fault.reported && !retryable(last) {
+		if failing && !e.fault.reported && !retryable(last) {
 			e.fault.reported = true
 			otel.Handle(fmt.Errorf("sentryotlp: Sentry project %s refused spans: %s; not retried", e.project, last))
 		}
@@ -297,6 +294,6 @@ func (e *queuedExporter) Shutdown(ctx context.Context) error {
 	if unsent == 0 {
 		return err
 	}
-	_, _, last := e.state.snapshot()
+	_, last := e.state.snapshot()
 	return errors.Join(fmt.Errorf("%w: %d spans to Sentry project %s (the ingest's last answer: %s)", ErrNotSent, unsent, e.project, last), stop.Err(), err)
 }

@@ -27,11 +27,14 @@ import (
 // dsn.ErrInvalid; in neither case is an exporter returned.
 //
 // opts are applied after the DSN's endpoint and header, so they can adjust
-// the exporter (timeout, compression, retry); an option that sets the
-// endpoint or the headers replaces the DSN's, which is how the spans go to
-// an OpenTelemetry Collector instead. The exporter sends with an HTTP
-// client of its own, which observes every request; otlptracehttp.WithHTTPClient
-// replaces it, and with it the retry of connection errors and the
+// the exporter (compression, retry); an option that sets the endpoint or
+// the headers replaces the DSN's, which is how the spans go to an
+// OpenTelemetry Collector instead. The exporter sends with an HTTP client
+// of its own, which observes every request: 10 s a request, the proxy
+// from the environment, the system's certificates. The OTLP exporter
+// applies WithTimeout, WithTLSClientConfig and WithProxy only to a client
+// it makes itself, so they do not apply here; otlptracehttp.WithHTTPClient
+// replaces the client, and with it the retry of connection errors and the
 // statuses in reports. The OTEL_EXPORTER_OTLP_* environment variables
 // other than the endpoint, the headers, the timeout and the certificates
 // apply as they do to otlptracehttp.New.

@@ -1,6 +1,7 @@
 package sentryotlp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -14,11 +15,10 @@ import (
 const exportTimeout = 10 * time.Second
 
 // ingestState is what the last OTLP requests to the ingest found: whether
-// the last one went through, and since when they have failed.
+// the last one went through, and the last failure.
 type ingestState struct {
 	mu      sync.Mutex
 	failing bool
-	since   time.Time     // first failure of the current run of failures
 	last    string        // the last failure: a status line or a connection error
 	failed  chan struct{} // closed when a run of failures starts
 }
@@ -34,7 +34,7 @@ func (s *ingestState) observe(ok bool, what string) {
 		s.failing, s.failed = false, make(chan struct{})
 	case ok:
 	case !s.failing:
-		s.failing, s.since, s.last = true, time.Now(), what
+		s.failing, s.last = true, what
 		close(s.failed)
 	default:
 		s.last = what
@@ -49,12 +49,12 @@ func (s *ingestState) failures() <-chan struct{} {
 	return s.failed
 }
 
-// snapshot returns whether requests are failing, since when, and the last
-// failure (kept after the failures end, for reports).
-func (s *ingestState) snapshot() (failing bool, since time.Time, last string) {
+// snapshot returns whether requests are failing, and the last failure
+// (kept after the failures end, for reports).
+func (s *ingestState) snapshot() (failing bool, last string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.failing, s.since, s.last
+	return s.failing, s.last
 }
 
 // observingTransport records each OTLP request's outcome in state. It also
@@ -69,7 +69,9 @@ type observingTransport struct {
 func (t observingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
-		if r.Context().Err() != nil {
+		// A request the exporter cancelled (at shutdown) says nothing of
+		// the ingest; one that ran out of time does.
+		if errors.Is(r.Context().Err(), context.Canceled) {
 			return nil, err
 		}
 		t.state.observe(false, err.Error())
@@ -100,14 +102,6 @@ func (e temporaryError) Unwrap() error { return e.error }
 // newHTTPClient returns the client the exporter sends with: the settings
 // of the standard library's default transport, observed.
 func newHTTPClient(state *ingestState) *http.Client {
-	base := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
 	return &http.Client{Transport: observingTransport{base: base, state: state}, Timeout: exportTimeout}
 }
