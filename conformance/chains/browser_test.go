@@ -378,8 +378,7 @@ func startPage(t *testing.T, b *browser.Browser, prop propagation.TextMapPropaga
 		case metaTags:
 			p.Head = bridge.MetaTags(ctx)
 		case serverTiming:
-			w.Header().Set("Server-Timing", fmt.Sprintf(`sentry-trace;desc="%s", baggage;desc="%s"`,
-				rep.Sent[hop.HeaderSentryTrace], rep.Sent[hop.HeaderBaggage]))
+			w.Header().Set("Server-Timing", bridge.ServerTiming(ctx))
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = p.Render(w)

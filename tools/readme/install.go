@@ -34,7 +34,8 @@ func Installed(set *versions.Set) ([]versions.Module, error) {
 // The build is -trimpath, as make's other builds without -race are, so
 // that it reuses their compiled packages from whichever module cache it
 // reads.
-// It writes one line per step to w and returns the built program's path.
+// It writes one line to w for each step but the go mod ones, and returns
+// the built program's path.
 func Install(w io.Writer, dir string, program []byte, get, replaces, env []string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), program, 0o644); err != nil {
 		return "", err

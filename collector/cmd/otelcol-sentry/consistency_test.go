@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"testing"
 
-	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -93,7 +93,7 @@ func collectorKeeps(t *testing.T, states []sampledState, mode string, precision 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := proc.Start(context.Background(), componenttestHost{}); err != nil {
+	if err := proc.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = proc.Shutdown(context.Background()) }()
@@ -130,12 +130,6 @@ func collectorKeeps(t *testing.T, states []sampledState, mode string, precision 
 	}
 	return kept
 }
-
-// componenttestHost is the host a processor needs to start: this one has
-// no extensions.
-type componenttestHost struct{}
-
-func (componenttestHost) GetExtensions() map[component.ID]component.Component { return nil }
 
 // TestCollectorAgreesWithSentry checks, for every six-decimal sample_rand,
 // that the Collector's consistent sampler keeps exactly the traces a

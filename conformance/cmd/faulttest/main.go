@@ -9,8 +9,9 @@
 //	cd conformance && go run ./cmd/faulttest
 //
 // At the end the services shut down while the ingest answers 503. It
-// prints, for each fault, the requests and their latency against the
-// fault-free start, and the spans created, received and reported dropped,
+// prints, for each fault, the requests and their latency against every
+// request while no fault was on (the baseline and the recoveries), and the
+// spans created, received and reported dropped,
 // and exits non-zero if a request failed or a span was neither received
 // nor counted as dropped. It stops by itself, after about five minutes.
 package main

@@ -139,8 +139,9 @@ type Job struct {
 	Delivery uint64
 }
 
-// Process waits for the next delivery (until ctx ends, or for ten seconds
-// if it has no deadline), continues its trace in a consumer span, and runs
+// Process waits for the next delivery (until ctx's deadline, or for ten
+// seconds if it has none; cancelling ctx does not end the wait), continues
+// its trace in a consumer span, and runs
 // handle in that span's context. It acknowledges the message when handle
 // returns nil; otherwise it asks for the message again and returns
 // handle's error. ErrNoJob says that nothing came.
