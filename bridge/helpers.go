@@ -69,7 +69,7 @@ func InjectEnv(ctx context.Context, env []string) []string {
 // Sentry SDKs call the traceparent, or "" without a valid span or in a
 // context from propagator.SuppressInject.
 func Traceparent(ctx context.Context) string {
-	if protocol.InjectSuppressed(ctx) {
+	if !hasTrace(ctx) {
 		return ""
 	}
 	return protocol.SentryTrace(trace.SpanContextFromContext(ctx))
@@ -79,10 +79,16 @@ func Traceparent(ctx context.Context) string {
 // or "". For a continued trace it is its frozen DSC; for a trace started
 // here, the DSC this service sends, which does not change afterwards.
 func Baggage(ctx context.Context) string {
-	if Traceparent(ctx) == "" {
+	if !hasTrace(ctx) {
 		return ""
 	}
 	return protocol.WrittenMembers(ctx, otel.GetTextMapPropagator())
+}
+
+// hasTrace reports whether the helpers write anything for ctx: a valid
+// span, outside a context from propagator.SuppressInject.
+func hasTrace(ctx context.Context) bool {
+	return !protocol.InjectSuppressed(ctx) && trace.SpanContextFromContext(ctx).IsValid()
 }
 
 // MetaTags returns the HTML meta tags through which the Sentry browser SDK
