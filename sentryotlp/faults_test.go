@@ -3,6 +3,8 @@ package sentryotlp_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -216,6 +218,34 @@ func TestUnauthorizedNotRetried(t *testing.T) {
 	r := reported()
 	if len(r) != 1 || !strings.Contains(r[0], "project 42") || !strings.Contains(r[0], "401 Unauthorized") {
 		t.Errorf("reported %q, want one error naming project 42 and the status", r)
+	}
+}
+
+// TestUntrustedCertificateNotRetried exports to an ingest whose TLS
+// certificate the system does not trust: the OTLP exporter gives the
+// batch up at once, and the refusal is reported once, naming the project,
+// as for a 401, rather than waited out as a fault that would pass.
+func TestUntrustedCertificateNotRetried(t *testing.T) {
+	reported := handled(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a request got through the untrusted certificate")
+	}))
+	t.Cleanup(srv.Close)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	exp, err := sentryotlp.New(context.Background(), "https://key@"+srv.Listener.Addr().String()+"/42", fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := endSpans(exp, 3, "untrusted-")
+	if err := tp.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = tp.Shutdown(ctx)
+	r := reported()
+	if len(r) != 1 || !strings.Contains(r[0], "project 42") || !strings.Contains(r[0], "not retried") || !strings.Contains(r[0], "certificate") {
+		t.Errorf("reported %q, want one refusal naming project 42 and the certificate", r)
 	}
 }
 

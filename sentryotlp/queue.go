@@ -212,7 +212,7 @@ func (e *queuedExporter) send(ctx context.Context) {
 // finish accounts for one request of n spans that ended with err, and
 // reports the fault it ends or the refusal it starts. e.mu is held.
 func (e *queuedExporter) finish(n int, err error) {
-	failing, last := e.state.snapshot()
+	failing, last, retried := e.state.snapshot()
 	switch {
 	case err == nil && e.fault.active && len(e.queue) == 0:
 		if e.fault.dropped > 0 {
@@ -223,31 +223,11 @@ func (e *queuedExporter) finish(n int, err error) {
 	case err == nil:
 	default:
 		e.drop(n)
-		if failing && !e.fault.reported && !retryable(last) {
+		if failing && !e.fault.reported && !retried {
 			e.fault.reported = true
 			otel.Handle(fmt.Errorf("sentryotlp: Sentry project %s refused spans: %s; not retried", e.project, last))
 		}
 	}
-}
-
-// retryable reports whether the OTLP exporter retries a request that
-// failed with status line or error what: 429, 502, 503 and 504, and
-// connection errors, which carry no status.
-func retryable(what string) bool {
-	code, err := strconv.Atoi(firstWord(what))
-	if err != nil {
-		return true
-	}
-	return code == 429 || code == 502 || code == 503 || code == 504
-}
-
-func firstWord(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			return s[:i]
-		}
-	}
-	return s
 }
 
 // Shutdown sends what is queued until shortly before ctx's deadline, then
@@ -294,6 +274,6 @@ func (e *queuedExporter) Shutdown(ctx context.Context) error {
 	if unsent == 0 {
 		return err
 	}
-	_, last := e.state.snapshot()
+	_, last, _ := e.state.snapshot()
 	return errors.Join(fmt.Errorf("%w: %d spans to Sentry project %s (the ingest's last answer: %s)", ErrNotSent, unsent, e.project, last), stop.Err(), err)
 }

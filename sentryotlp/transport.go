@@ -20,13 +20,15 @@ type ingestState struct {
 	mu      sync.Mutex
 	failing bool
 	last    string        // the last failure: a status line or a connection error
+	retried bool          // the OTLP exporter retries the last failure
 	failed  chan struct{} // closed when a run of failures starts
 }
 
 func newIngestState() *ingestState { return &ingestState{failed: make(chan struct{})} }
 
-// observe records the outcome of one request.
-func (s *ingestState) observe(ok bool, what string) {
+// observe records the outcome of one request: success, or a failure
+// described by what, which the OTLP exporter retries or not.
+func (s *ingestState) observe(ok bool, what string, retried bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -34,10 +36,10 @@ func (s *ingestState) observe(ok bool, what string) {
 		s.failing, s.failed = false, make(chan struct{})
 	case ok:
 	case !s.failing:
-		s.failing, s.last = true, what
+		s.failing, s.last, s.retried = true, what, retried
 		close(s.failed)
 	default:
-		s.last = what
+		s.last, s.retried = what, retried
 	}
 }
 
@@ -50,11 +52,11 @@ func (s *ingestState) failures() <-chan struct{} {
 }
 
 // snapshot returns whether requests are failing, and the last failure
-// (kept after the failures end, for reports).
-func (s *ingestState) snapshot() (failing bool, last string) {
+// (kept after the failures end, for reports) and whether it is retried.
+func (s *ingestState) snapshot() (failing bool, last string, retried bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.failing, s.last
+	return s.failing, s.last, s.retried
 }
 
 // observingTransport records each OTLP request's outcome in state. It also
@@ -74,14 +76,28 @@ func (t observingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if errors.Is(r.Context().Err(), context.Canceled) {
 			return nil, err
 		}
-		t.state.observe(false, err.Error())
-		if isConnectionError(err) {
+		// The OTLP exporter retries only the errors marked temporary:
+		// those of the connection. Others, a certificate refused among
+		// them, end the export at once.
+		retried := isConnectionError(err)
+		t.state.observe(false, err.Error(), retried)
+		if retried {
 			err = temporaryError{err}
 		}
 		return nil, err
 	}
-	t.state.observe(resp.StatusCode >= 200 && resp.StatusCode < 300, resp.Status)
+	t.state.observe(resp.StatusCode >= 200 && resp.StatusCode < 300, resp.Status, retriedStatus(resp.StatusCode))
 	return resp, nil
+}
+
+// retriedStatus reports the statuses that the OTLP exporter retries: 429,
+// 502, 503 and 504.
+func retriedStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
 // isConnectionError reports errors of the network rather than of the
