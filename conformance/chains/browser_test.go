@@ -135,7 +135,7 @@ func runBrowserCase(t *testing.T, b *browser.Browser, in *ingest.Ingest, webProp
 	lc browser.Lifecycle, c browserCase) []runner.Check {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	upstreamTrace, upstreamBag := expandCase(c.upstreamTrace, c.upstreamBag)
+	upstreamTrace, upstreamBag := runner.Expand(c.upstreamTrace, c.upstreamBag)
 
 	api := startBrowserAPI(t, c.api)
 	other := startPlain(t)
@@ -313,11 +313,6 @@ func fetchedReport(t *testing.T, page browser.Report, url string) *hop.Report {
 	}
 	t.Fatalf("the page did not fetch %s: %+v", url, page.Fetches)
 	return nil
-}
-
-func expandCase(sentryTrace, baggage string) (string, string) {
-	r := strings.NewReplacer("{trace}", "4bf92f3577b34da6a3ce929d0e0e4736", "{span}", "00f067aa0ba902b7").Replace
-	return r(sentryTrace), r(baggage)
 }
 
 func setGlobalPropagator(t *testing.T, p propagation.TextMapPropagator) {

@@ -109,11 +109,19 @@ type Result struct {
 	in incoming
 }
 
+// Expand writes a trace id and a span id of their own for {trace} and
+// {span} in a case's sentry-trace and baggage, so that every run has its
+// own trace.
+func Expand(sentryTrace, baggage string) (string, string) {
+	expand := strings.NewReplacer("{trace}", randomHex(16), "{span}", randomHex(8)).Replace
+	return expand(sentryTrace), expand(baggage)
+}
+
 // Run sends c through the chain of hops, with a trace id and span id of
 // its own, and checks each hop's report.
 func Run(ctx context.Context, client *http.Client, hops []Hop, c Case) *Result {
-	expand := strings.NewReplacer("{trace}", randomHex(16), "{span}", randomHex(8)).Replace
-	res := &Result{Hops: hops, in: incoming{sentryTrace: expand(c.SentryTrace), baggage: expand(c.Baggage)}}
+	sentryTrace, baggage := Expand(c.SentryTrace, c.Baggage)
+	res := &Result{Hops: hops, in: incoming{sentryTrace: sentryTrace, baggage: baggage}}
 	header := http.Header{}
 	if res.in.sentryTrace != "" {
 		header.Set(hop.HeaderSentryTrace, res.in.sentryTrace)

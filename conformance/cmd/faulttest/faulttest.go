@@ -329,14 +329,14 @@ func runPath(ctx context.Context, cfg config, path string, bin *otelcol.Binary, 
 	wg.Wait()
 	pr.Skipped = int(skipped.Load())
 
-	// The services shut down while the ingest answers 503: their shutdown
-	// must return within its deadline, naming the status.
-	in.SetFault(ingest.Fault{Status: http.StatusServiceUnavailable})
-	if path == pathCollector {
-		// Through a Collector, the services' exporters see the Collector,
-		// which answers: they shut down cleanly, and the Collector holds
-		// what the ingest refuses.
-		in.SetFault(ingest.Fault{})
+	// Straight to the ingest, the services shut down while it answers
+	// 503: their shutdown must return within its deadline, naming the
+	// status. Through a Collector, their exporters see the Collector,
+	// which answers: they shut down cleanly.
+	name := "shutdown"
+	if path == pathDirect {
+		in.SetFault(ingest.Fault{Status: http.StatusServiceUnavailable})
+		name = "shutdown, ingest answering 503"
 	}
 	client.CloseIdleConnections()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -344,15 +344,11 @@ func runPath(ctx context.Context, cfg config, path string, bin *otelcol.Binary, 
 	err = chain.Shutdown(sctx)
 	took := time.Since(shutStart)
 	cancel()
-	name := "shutdown, ingest answering 503"
-	if path == pathCollector {
-		name = "shutdown"
-	}
 	windows = append(windows, window{Name: name, Start: shutStart, End: shutStart.Add(took)})
 	chainDown = true
 	in.SetFault(ingest.Fault{})
 	switch {
-	case path == pathDirect && (err == nil || !errors.Is(err, sentryotlp.ErrNotSent) || !strings.Contains(err.Error(), "503")):
+	case path == pathDirect && (!errors.Is(err, sentryotlp.ErrNotSent) || !strings.Contains(err.Error(), "503")):
 		faultErr = errors.Join(faultErr, fmt.Errorf("shutdown during a 503: %v, want ErrNotSent naming the status", err))
 	case path == pathCollector && err != nil:
 		faultErr = errors.Join(faultErr, fmt.Errorf("shutdown: %v", err))

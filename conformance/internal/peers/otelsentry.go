@@ -87,8 +87,8 @@ func NewOtelSentry(ctx context.Context, cfg Config, opts ...OtelSentryOption) (*
 		sdktrace.WithResource(sdkresource.NewSchemaless(attribute.String("service.name", cfg.Name))),
 	}
 	sends := cfg.Rate != nil
-	for _, sp := range st.processors {
-		if sends {
+	if sends {
+		for _, sp := range st.processors {
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sp))
 		}
 	}
