@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/otelsentry/otelsentry/bridge"
@@ -87,7 +87,8 @@ func startChild(ctx context.Context, config childConfig, env []string) (*child, 
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(withoutEnv(env, childEnv), childEnv+"="+string(encoded))
+	// exec keeps the last of a variable's values: this one.
+	cmd.Env = append(slices.Clip(env), childEnv+"="+string(encoded))
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -141,17 +142,6 @@ func (c *child) stop() {
 	_ = c.cmd.Process.Kill()
 	res := <-c.done
 	c.done <- res
-}
-
-// withoutEnv returns env without the variable name.
-func withoutEnv(env []string, name string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, name+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 // runChild plays the role that config, childEnv's value, gives.

@@ -54,11 +54,7 @@ func (opts options) at(rate float64) options {
 // installs Chromium and the SDK: there it fails.
 func browsers(t *testing.T, test func(t *testing.T, opts options)) {
 	t.Run("sdk", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-		defer cancel()
-		if _, err := browser.New(ctx); errors.Is(err, browser.ErrUnavailable) && os.Getenv("CI") == "" {
-			t.Skipf("demo with the browser SDK skipped: %v", err)
-		}
+		browser.ForTest(t)
 		test(t, withSDK)
 	})
 	t.Run("stand-in", func(t *testing.T) { test(t, withStandIn) })

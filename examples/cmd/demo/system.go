@@ -313,20 +313,15 @@ func (sys *system) follow(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the consumer: %w", err)
 	}
-	res := &result{hops: append(sys.hops.all(), browserHop), spans: browserSpans, hiddenSpans: hidden}
-	res.hops = append(res.hops, consumed.Hops...)
-	slices.SortStableFunc(res.hops, func(a, b hop) int {
+	all := childReport{Hops: append(sys.hops.all(), browserHop), Spans: browserSpans}
+	for _, s := range sys.services {
+		all.addService(s)
+	}
+	all.add(consumed)
+	slices.SortStableFunc(all.Hops, func(a, b hop) int {
 		return slices.Index(hopOrder, a.Service) - slices.Index(hopOrder, b.Service)
 	})
-	for _, s := range sys.services {
-		for _, span := range s.recorder.Ended() {
-			res.spans = append(res.spans, newSpanRecord(s.name, span))
-		}
-		res.logs = append(res.logs, s.logged.Records()...)
-	}
-	res.spans = append(res.spans, consumed.Spans...)
-	res.logs = append(res.logs, consumed.Logs...)
-	return res, nil
+	return &result{hops: all.Hops, spans: all.Spans, logs: all.Logs, hiddenSpans: hidden}, nil
 }
 
 // servePage renders the page with the meta tags of its own span.
