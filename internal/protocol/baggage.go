@@ -54,120 +54,122 @@ func joinValues(values []string) string {
 // value, examining at most 64 non-empty elements. Other members count
 // toward the 64 and are not read further.
 type baggageReader struct {
-	rest     string
+	s string
+	// pos is the offset in s of the next element.
+	pos      int
 	examined int
-	// pos is the offset of rest in the value; start and end are those of
-	// the last Sentry element read, untrimmed.
-	pos, start, end int
+	// start and end are the offsets of the last member's element,
+	// untrimmed: the bytes between its commas.
+	start, end int
 	// exact reports that the last member stood between its commas as
 	// exactly "key=value": no spaces around it, no properties.
 	exact bool
 	// written reports that the last value is already in the form a
-	// written member has.
+	// written member has, and rank is the position of its key in a
+	// written baggage.
 	written bool
+	rank    int
 }
 
 // next returns the next well-formed Sentry member with a non-empty value:
 // its DSC key, the key without the "sentry-" prefix, and its value, still
 // percent-encoded and without properties. It reports false at the end.
 func (r *baggageReader) next() (key, value string, ok bool) {
-	for {
-		elem, more := r.nextSentryElement()
-		if !more {
-			return "", "", false
+	for r.pos < len(r.s) && r.examined < maxBaggageMembers {
+		start := r.pos
+		elem := r.s[start:] // the element and all that follows it
+		i := 0
+		for i < len(elem) && isOWS(elem[i]) {
+			i++
 		}
-		if key, value, r.written, ok = parseMember(elem, len(sentryPrefix)); ok && value != "" {
-			r.exact = r.end-r.start == len(sentryPrefix)+len(key)+1+len(value)
-			return key, value, true
-		}
-	}
-}
-
-// nextSentryElement returns the next element whose key has the Sentry
-// prefix (case-sensitive), trimmed of spaces and tabs, well-formed or not;
-// start and end are then those of the element untrimmed. It reports false
-// at the end.
-func (r *baggageReader) nextSentryElement() (string, bool) {
-	for r.rest != "" && r.examined < maxBaggageMembers {
-		raw := r.rest
-		r.rest = ""
-		if comma := strings.IndexByte(raw, ','); comma >= 0 {
-			raw, r.rest = raw[:comma], raw[comma+1:]
-		}
-		r.start, r.end = r.pos, r.pos+len(raw)
-		r.pos = r.end + 1
-		elem := trimOWS(raw)
-		if elem == "" {
+		if i == len(elem) || elem[i] == ',' {
+			r.pos += i + 1 // an empty element
 			continue
 		}
 		r.examined++
-		if strings.HasPrefix(elem, sentryPrefix) {
-			return elem, true
+		key, value, i, ok = r.scanMember(elem, i)
+		// A member without properties was read up to its comma; only
+		// other elements are searched for it.
+		if i < len(elem) && elem[i] != ',' {
+			if comma := strings.IndexByte(elem[i:], ','); comma >= 0 {
+				i += comma
+			} else {
+				i = len(elem)
+			}
+		}
+		r.pos = start + i + 1
+		if ok && value != "" {
+			r.start, r.end = start, start+i
+			r.exact = i == len(sentryPrefix)+len(key)+1+len(value)
+			return key, value, true
 		}
 	}
-	return "", false
+	return "", "", false
 }
 
-// parseMember splits one baggage element, without surrounding spaces, into
-// its key, from keyStart on, and its encoded value, and reports whether
-// both are valid: the key a token, the value W3C baggage-octets with
-// well-formed percent escapes. It also reports whether the value is
-// already in written form: unreserved bytes, and uppercase escapes of the
-// others. One pass over the element does all of it, since every request's
-// baggage goes through here.
-func parseMember(elem string, keyStart int) (key, value string, written, ok bool) {
-	// The loops run over a subslice from its start, which spares them
-	// bounds checks.
-	rest := elem[keyStart:]
-	i := 0
-	for i < len(rest) && isTokenChar(rest[i]) {
-		i++
+// scanMember reads the element of s that starts at i, after any spaces: a
+// Sentry member's key, without the prefix, and its encoded value, and
+// whether both are valid: the key a token, the value W3C baggage-octets
+// with well-formed percent escapes, followed by nothing but spaces before
+// the comma or the properties. It sets the key's rank, and whether the
+// value is already in written form: unreserved bytes, and uppercase
+// escapes of the others. It returns the offset where it stopped, which is
+// within the element, or at its comma or the end of s when the member is
+// valid and has no properties.
+//
+// Every request's baggage goes through here, once, so it reads each byte
+// once, and the loops run over subslices from their start, which spares
+// them bounds checks.
+func (r *baggageReader) scanMember(s string, i int) (key, value string, stop int, ok bool) {
+	rest, found := strings.CutPrefix(s[i:], sentryPrefix)
+	if !found {
+		return "", "", i, false
 	}
-	key = rest[:i]
-	for i < len(rest) && isOWS(rest[i]) {
-		i++
+	// The keys of the DSC are recognized whole.
+	var n int
+	if r.rank, n = knownKey(rest); n == 0 {
+		for n < len(rest) && isTokenChar(rest[n]) {
+			n++
+		}
 	}
-	if key == "" || i == len(rest) || rest[i] != '=' {
-		return "", "", false, false
+	key, rest = rest[:n], rest[n:]
+	rest = trimLeftOWS(rest)
+	if key == "" || rest == "" || rest[0] != '=' {
+		return "", "", len(s) - len(rest), false
 	}
-	i++
-	for i < len(rest) && isOWS(rest[i]) {
-		i++
-	}
-	start := i
-	written = true
+	rest = trimLeftOWS(rest[1:])
+	r.written = true
+	n = 0
 scan:
 	for {
 		// Most values are unreserved bytes alone.
-		for i < len(rest) && isUnreserved(rest[i]) {
-			i++
+		for n < len(rest) && isUnreserved(rest[n]) {
+			n++
 		}
-		if i == len(rest) {
+		if n == len(rest) {
 			break
 		}
-		switch c := rest[i]; {
-		case byteClasses[c]&classOctet != 0:
-			written = false
-			i++
+		switch c := rest[n]; {
 		case c == '%':
-			if !isEscape(rest, i) {
-				return "", "", false, false
+			if !isEscape(rest, n) {
+				return "", "", len(s) - len(rest) + n, false
 			}
-			written = written && isUpperHex(rest[i+1]) && isUpperHex(rest[i+2]) && !isUnreserved(unescapeAt(rest, i))
-			i += 3
+			r.written = r.written && isUpperHex(rest[n+1]) && isUpperHex(rest[n+2]) && !isUnreserved(unescapeAt(rest, n))
+			n += 3
+		case byteClasses[c]&classValue != 0:
+			r.written = false
+			n++
 		default:
 			break scan
 		}
 	}
-	value = rest[start:i]
-	// Only spaces may stand between the value and its properties.
-	for i < len(rest) && isOWS(rest[i]) {
-		i++
+	value, rest = rest[:n], trimLeftOWS(rest[n:])
+	stop = len(s) - len(rest)
+	// Only spaces may stand between the value and its comma or properties.
+	if rest != "" && rest[0] != ',' && rest[0] != ';' {
+		return "", "", stop, false
 	}
-	if i < len(rest) && rest[i] != ';' {
-		return "", "", false, false
-	}
-	return key, value, written, true
+	return key, value, stop, true
 }
 
 // IsSentryKey reports whether a baggage key names a Sentry member, whose

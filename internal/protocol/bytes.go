@@ -6,9 +6,9 @@ import "strings"
 const (
 	// classToken marks RFC 7230 tchar, the bytes of a baggage key.
 	classToken = 1 << iota
-	// classOctet marks W3C baggage-octets other than '%': printable ASCII
-	// but space, '"', ',', ';' and '\'.
-	classOctet
+	// classValue marks the bytes of a baggage value: W3C baggage-octets
+	// (printable ASCII but space, '"', ',', ';' and '\'), '%' among them.
+	classValue
 	// classUnreserved marks RFC 3986 unreserved bytes, the only ones a
 	// written baggage value keeps as they are.
 	classUnreserved
@@ -18,14 +18,14 @@ var byteClasses = func() (t [256]uint8) {
 	for i := range t {
 		c := byte(i)
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			t[i] = classToken | classOctet | classUnreserved
+			t[i] = classToken | classValue | classUnreserved
 			continue
 		}
 		if strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
 			t[i] |= classToken
 		}
-		if 0x21 <= c && c <= 0x7e && strings.IndexByte("\",;\\%", c) < 0 {
-			t[i] |= classOctet
+		if 0x21 <= c && c <= 0x7e && strings.IndexByte("\",;\\", c) < 0 {
+			t[i] |= classValue
 		}
 		if strings.IndexByte("-._~", c) >= 0 {
 			t[i] |= classUnreserved
@@ -95,14 +95,17 @@ func decodeLowerHex(dst []byte, src string) bool {
 	if len(src) != 2*len(dst) {
 		return false
 	}
-	for i := 0; i+1 < len(src); i += 2 {
-		hi, lo := lowerHexValues[src[i]], lowerHexValues[src[i+1]]
-		if hi|lo == notHex {
-			return false
-		}
-		dst[i/2] = hi<<4 | lo
+	// One check at the end rather than a branch per digit: notHex has
+	// bits that no digit's value has.
+	var seen byte
+	for i := range dst {
+		pair := src[2*i:]
+		pair = pair[:2] // one bounds check for both digits
+		hi, lo := lowerHexValues[pair[0]], lowerHexValues[pair[1]]
+		seen |= hi | lo
+		dst[i] = hi<<4 | lo
 	}
-	return true
+	return seen&^0x0f == 0
 }
 
 func appendLowerHex(dst, src []byte) []byte {
@@ -154,6 +157,14 @@ func percentDecode(s string) (string, bool) {
 
 // isOWS reports the optional whitespace of HTTP headers: space and tab.
 func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+
+// trimLeftOWS removes leading spaces and tabs.
+func trimLeftOWS(s string) string {
+	for s != "" && isOWS(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
 
 // trimOWS removes leading and trailing spaces and tabs, and nothing else.
 // It runs for every baggage member, where strings.Trim's cutset handling

@@ -9,10 +9,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The context keeps the Sentry elements of an incoming baggage, as they
-// came, and nothing of the third-party ones, not even their memory.
+// The context keeps the Sentry members of an incoming baggage, values as
+// they came, and nothing of the third-party ones, not even their memory.
 func TestIncomingKeepsSentryMembersOnly(t *testing.T) {
 	large := "vendor=" + strings.Repeat("x", 4000)
+	// Three of these fill the 8192 bytes that are read exactly.
+	long := "sentry-a=" + strings.Repeat("y", 2721)
 	tests := []struct {
 		name   string
 		values []string
@@ -21,7 +23,10 @@ func TestIncomingKeepsSentryMembersOnly(t *testing.T) {
 		{"third party first", []string{large + ",sentry-release=1.0,sentry-sample_rand=0.25"}, "sentry-release=1.0,sentry-sample_rand=0.25"},
 		{"third party between", []string{"sentry-release=1.0, " + large + " ,sentry-environment=prod"}, "sentry-release=1.0,sentry-environment=prod"},
 		{"two values", []string{"sentry-release=1.0", large}, "sentry-release=1.0"},
-		{"properties and empty members", []string{"sentry-release=1.0;p=x,sentry-empty=,,other=1"}, "sentry-release=1.0;p=x,sentry-empty="},
+		{"properties and empty members", []string{"sentry-release=1.0;p=x,sentry-empty=,,other=1"}, "sentry-release=1.0"},
+		{"spaces within a member", []string{"sentry-a = 1 ;p=x,\tsentry-b=%2F"}, "sentry-a=1,sentry-b=%2F"},
+		{"malformed members", []string{"sentry-a=1,sentry-=2,sentry-b=\"x\",sentry-c=%zz,sentry-d=4"}, "sentry-a=1,sentry-d=4"},
+		{"Sentry members up to the limit", []string{long + "," + long + "," + long + "," + large}, long + "," + long + "," + long},
 		{"oversize", []string{"sentry-release=1.0," + large + "," + large}, "sentry-release=1.0"},
 		{"third party only", []string{large}, ""},
 		{"spaces around a member", []string{"sentry-a=1,sentry-b=2 ,sentry-c=3," + large + ",\tsentry-d=4"}, "sentry-a=1,sentry-b=2,sentry-c=3,sentry-d=4"},

@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"context"
-	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -43,27 +42,45 @@ const (
 
 // keyRank returns the position of key in a written baggage.
 func keyRank(key string) int {
-	switch key {
-	case keyTraceID:
-		return rankTraceID
-	case keyPublicKey:
-		return rankPublicKey
-	case keySampleRate:
-		return rankSampleRate
-	case keySampleRand:
-		return rankSampleRand
-	case keySampled:
-		return rankSampled
-	case keyRelease:
-		return rankRelease
-	case keyEnvironment:
-		return rankEnvironment
-	case keyTransaction:
-		return rankTransaction
-	case keyOrgID:
-		return rankOrgID
+	if rank, n := knownKey(key); n == len(key) {
+		return rank
 	}
 	return rankOther
+}
+
+// knownKey returns the rank and the length of the known DSC key that s
+// starts with, one of those this package reads or writes itself, when the
+// key ends there, at the end of s or at a byte no key holds; else
+// rankOther and 0. Comparing with constants is faster than reading s byte
+// by byte.
+func knownKey(s string) (rank, n int) {
+	// Each comparison is written out, so that it compares constants.
+	switch {
+	case len(s) >= len(keyTraceID) && s[:len(keyTraceID)] == keyTraceID:
+		rank, n = rankTraceID, len(keyTraceID)
+	case len(s) >= len(keyPublicKey) && s[:len(keyPublicKey)] == keyPublicKey:
+		rank, n = rankPublicKey, len(keyPublicKey)
+	case len(s) >= len(keySampleRate) && s[:len(keySampleRate)] == keySampleRate:
+		rank, n = rankSampleRate, len(keySampleRate)
+	case len(s) >= len(keySampleRand) && s[:len(keySampleRand)] == keySampleRand:
+		rank, n = rankSampleRand, len(keySampleRand)
+	case len(s) >= len(keySampled) && s[:len(keySampled)] == keySampled:
+		rank, n = rankSampled, len(keySampled)
+	case len(s) >= len(keyRelease) && s[:len(keyRelease)] == keyRelease:
+		rank, n = rankRelease, len(keyRelease)
+	case len(s) >= len(keyEnvironment) && s[:len(keyEnvironment)] == keyEnvironment:
+		rank, n = rankEnvironment, len(keyEnvironment)
+	case len(s) >= len(keyTransaction) && s[:len(keyTransaction)] == keyTransaction:
+		rank, n = rankTransaction, len(keyTransaction)
+	case len(s) >= len(keyOrgID) && s[:len(keyOrgID)] == keyOrgID:
+		rank, n = rankOrgID, len(keyOrgID)
+	default:
+		return rankOther, 0
+	}
+	if len(s) > n && isTokenChar(s[n]) {
+		return rankOther, 0
+	}
+	return rank, n
 }
 
 // DSC is the Dynamic Sampling Context of one trace: the Sentry members of
@@ -85,17 +102,18 @@ type DSC struct {
 	sampleRand string
 	continued  bool
 
-	// frozen holds a continued trace's incoming Sentry elements, those
-	// whose key has the prefix, joined with commas as they came: the
-	// header itself when it held nothing else, else a copy, so that no
-	// third-party byte stays alive with the trace. The DSC is their
-	// well-formed members; Extract reads only the few it needs at once,
-	// and the rest waits until the DSC is first written.
-	frozen string
-	// read keeps what reading frozen found, once it has been read, and
-	// upstreamRate the bits of its valid sample_rate.
-	read         atomic.Uint32
-	upstreamRate atomic.Uint64
+	// frozen holds a continued trace's DSC: the well-formed Sentry
+	// members of the incoming baggage, each "sentry-key=value" with its
+	// value as it came, joined with commas. It is a slice of the header
+	// when the header held these members alone, else a copy, so that no
+	// third-party byte stays alive with the trace. count counts them,
+	// rate is the value of the last sample_rate among them, still encoded,
+	// and verbatim reports that frozen is its own encoding: every value in
+	// written form, the keys in written order (so none repeats), and
+	// sample_rand there, valid as it came.
+	frozen, rate string
+	count        int
+	verbatim     bool
 
 	// head is what a DSC started here takes from the configuration;
 	// sampled and transaction come from the trace's decision and root.
@@ -120,10 +138,7 @@ func (d *DSC) SampleRand() string { return d.sampleRand }
 
 // UpstreamRate returns the sample_rate of a continued trace's DSC, when it
 // came with a valid one.
-func (d *DSC) UpstreamRate() (float64, bool) {
-	f := d.frozenFacts()
-	return math.Float64frombits(d.upstreamRate.Load()), f.hasRate
-}
+func (d *DSC) UpstreamRate() (float64, bool) { return parseEncodedRate(d.rate) }
 
 // parseEncodedRate parses a sample_rate as it stands in baggage.
 func parseEncodedRate(s string) (float64, bool) {
@@ -150,14 +165,13 @@ func (d *DSC) Members(rate string) string { return d.MergeInto(nil, rate) }
 // and how many they are.
 func (d *DSC) encoding(rate string) (string, int) {
 	if d.continued {
-		f := d.frozenFacts()
-		if !f.usable {
+		if d.count == 0 {
 			// A DSC that came in empty gets sample_rand alone, never a
 			// rate.
 			rate = ""
 		}
-		if f.verbatim && rate == "" {
-			return d.frozen, f.members
+		if d.verbatim && rate == "" {
+			return d.frozen, d.count
 		}
 	}
 	if e := d.encoded.Load(); e != nil && e.rate == rate {
@@ -201,73 +215,88 @@ const maxMemberValueLen = len("s:x;r:") + maxSampleRandLen
 // readIncoming fills d, a continued trace's DSC, from the carrier's baggage
 // values, and returns the value of the sentry trace state member for the
 // remote parent, "s:<decision>;r:<sample_rand>", with the decoded org_id
-// and sampled values that Extract checks. It reads the header once, and of
-// its Sentry members only those Extract needs now: it keeps the Sentry
-// elements as they came, sliced from the header while they are the whole
-// of it, copied once anything else appears.
+// and sampled values that Extract checks. It reads the header once: what
+// Inject later needs to forward the members as they came is known from
+// this one reading.
 func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, sampled string) {
 	header := joinValues(values)
 	var (
-		rand, rate string
-		// prefix is the length of the part of header that holds exactly
-		// the elements kept so far, while copied is nil.
-		prefix int
+		rand     string
+		prevKey  string
+		prevRank = -1
+		// rateStart and rateEnd locate the last sample_rate in frozen.
+		rateStart, rateEnd int
+		// run is the length of the part of header that holds exactly the
+		// members kept so far, while copied is nil.
+		run    int
 		copied *strings.Builder
 	)
-	r := baggageReader{rest: header}
+	d.verbatim = true
+	r := baggageReader{s: header}
 	for {
-		elem, more := r.nextSentryElement()
-		if !more {
+		key, value, ok := r.next()
+		if !ok {
 			break
 		}
-		if k, value, ok := neededMember(elem); ok {
-			switch k {
-			case keySampleRand:
-				rand = value
-			case keySampleRate:
-				rate = value
-			case keyOrgID:
-				orgID = value
-			case keySampled:
-				sampled = value
+		rank := r.rank
+		d.verbatim = d.verbatim && r.written && (rank > prevRank || rank == prevRank && key > prevKey)
+		prevRank, prevKey = rank, key
+		// A member that stands exactly "key=value" right after the ones
+		// kept so far extends the slice of the header; any other is
+		// copied, without its spaces and properties.
+		var at int // the offset of value in frozen
+		if copied == nil && r.exact && r.start == run+min(d.count, 1) {
+			run = r.end
+			at = run - len(value)
+		} else {
+			if copied == nil {
+				// Nothing kept is longer than the element it came from.
+				copied = new(strings.Builder)
+				copied.Grow(run + 1 + len(header) - r.start + maxMemberValueLen)
+				copied.WriteString(header[:run])
 			}
+			if copied.Len() > 0 {
+				copied.WriteByte(',')
+			}
+			copied.WriteString(sentryPrefix)
+			copied.WriteString(key)
+			copied.WriteByte('=')
+			at = copied.Len()
+			copied.WriteString(value)
 		}
-		// An element that stands untrimmed right after the ones kept so
-		// far extends the slice of the header.
-		if copied == nil && r.end-r.start == len(elem) && (prefix == 0 && r.start == 0 || prefix > 0 && r.start == prefix+1) {
-			prefix = r.end
-			continue
+		d.count++
+		switch rank {
+		case rankSampleRand:
+			rand = value
+		case rankSampleRate:
+			rateStart, rateEnd = at, at+len(value)
+		case rankOrgID:
+			orgID = value
+		case rankSampled:
+			sampled = value
 		}
-		if copied == nil {
-			copied = new(strings.Builder)
-			copied.Grow(len(header) + maxMemberValueLen)
-			copied.WriteString(header[:prefix])
-		}
-		if copied.Len() > 0 {
-			copied.WriteByte(',')
-		}
-		copied.WriteString(elem)
 	}
 	// Decoding waits until the last value of each key is known.
 	if v, ok := percentDecode(rand); ok && validSampleRand(v) {
 		d.sampleRand = v
 	}
+	d.verbatim = d.verbatim && rand != "" && rand == d.sampleRand
 	orgID, _ = percentDecode(orgID)
 	orgID = trimOWS(orgID)
 	sampled, _ = percentDecode(sampled)
 
-	// The member and the kept elements share one allocation; sample_rand
+	// The member and the kept members share one allocation; sample_rand
 	// is read from the member, so that nothing refers to the header.
 	b := copied
 	if b == nil {
 		b = new(strings.Builder)
-		if prefix == len(header) && len(values) == 1 {
+		if run == len(header) && len(values) == 1 && len(values[0]) == run {
 			d.frozen = header
 			b.Grow(maxMemberValueLen)
 		} else {
-			// Something besides the elements was read: copy them.
-			b.Grow(prefix + maxMemberValueLen)
-			b.WriteString(header[:prefix])
+			// Something besides the members was read: copy them.
+			b.Grow(run + maxMemberValueLen)
+			b.WriteString(header[:run])
 		}
 	}
 	frozenLen := b.Len()
@@ -276,7 +305,7 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 	if d.sampleRand != "" {
 		m = append(m, d.sampleRand...)
 	} else {
-		upstream, ok := parseEncodedRate(rate)
+		upstream, ok := parseEncodedRate(header[rateStart:rateEnd])
 		m = backfillSampleRand(m, d.traceID, decision, upstream, ok)
 	}
 	b.Write(m)
@@ -284,100 +313,10 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 	if d.frozen == "" {
 		d.frozen = text[:frozenLen]
 	}
+	d.rate = d.frozen[rateStart:rateEnd]
 	member = text[frozenLen:]
 	d.sampleRand = member[len("s:x;r:"):]
 	return member, orgID, sampled
-}
-
-// neededMember returns the DSC key and value of a Sentry element that
-// holds one of the members Extract reads at once: sample_rand,
-// sample_rate, org_id and sampled. It reports false for any other, which
-// it leaves unread.
-func neededMember(elem string) (key, value string, ok bool) {
-	k := elem[len(sentryPrefix):]
-	if !strings.HasPrefix(k, "sample") && !strings.HasPrefix(k, keyOrgID) {
-		return "", "", false
-	}
-	key, value, _, ok = parseMember(elem, len(sentryPrefix))
-	return key, value, ok && value != ""
-}
-
-// frozenFacts is what reading a continued trace's frozen elements found.
-type frozenFacts struct {
-	// members counts the well-formed Sentry members.
-	members int
-	// usable reports at least one: otherwise the DSC came in empty.
-	usable bool
-	// verbatim reports that the elements are their own encoding: each a
-	// well-formed member exactly "key=value", values in written form, keys
-	// in written order (so none repeats), and sample_rand there, valid as
-	// it came.
-	verbatim bool
-	// hasRate reports a valid sample_rate among them.
-	hasRate bool
-}
-
-// The bits of DSC.read.
-const (
-	readDone     = 1 << 31
-	readUsable   = 1 << 30
-	readVerbatim = 1 << 29
-	readHasRate  = 1 << 28
-	readMembers  = 1<<8 - 1
-)
-
-// frozenFacts reads the frozen elements the first time it is called, and
-// returns what it found.
-func (d *DSC) frozenFacts() frozenFacts {
-	v := d.read.Load()
-	if v&readDone == 0 {
-		v = readDone | d.readFrozen()
-		d.read.Store(v)
-	}
-	return frozenFacts{members: int(v & readMembers), usable: v&readUsable != 0, verbatim: v&readVerbatim != 0,
-		hasRate: v&readHasRate != 0}
-}
-
-// readFrozen reads the frozen elements and returns their facts as bits,
-// and stores the upstream sample_rate.
-func (d *DSC) readFrozen() uint32 {
-	var (
-		members, prevRank = 0, -1
-		prevKey, rand     string
-		rate              string
-		verbatim          = true
-	)
-	r := baggageReader{rest: d.frozen}
-	for {
-		k, value, ok := r.next()
-		if !ok {
-			break
-		}
-		members++
-		rank := keyRank(k)
-		verbatim = verbatim && r.exact && r.written && (rank > prevRank || rank == prevRank && k > prevKey)
-		prevRank, prevKey = rank, k
-		switch rank {
-		case rankSampleRand:
-			rand = value
-		case rankSampleRate:
-			rate = value
-		}
-	}
-	// Every element is one of the members, and sample_rand is as it came.
-	verbatim = verbatim && r.examined == members && rand != "" && rand == d.sampleRand
-	var bits uint32
-	if upstream, ok := parseEncodedRate(rate); ok {
-		d.upstreamRate.Store(math.Float64bits(upstream))
-		bits |= readHasRate
-	}
-	if members > 0 {
-		bits |= readUsable
-	}
-	if verbatim {
-		bits |= readVerbatim
-	}
-	return bits | uint32(members)
 }
 
 // contradicts reports a baggage sampled value that disagrees with the
@@ -478,7 +417,7 @@ func localRootTransaction(span trace.Span, sc trace.SpanContext) string {
 // there is none.
 func DecodeDSC(baggage string) map[string]string {
 	var dsc map[string]string
-	r := baggageReader{rest: joinValues([]string{baggage})}
+	r := baggageReader{s: joinValues([]string{baggage})}
 	for {
 		k, value, ok := r.next()
 		if !ok {
@@ -530,7 +469,7 @@ func (ms dscMembers) set(key, value string, encoded bool) dscMembers {
 // addIncoming adds the Sentry members of an incoming baggage value, kept
 // as they came.
 func (ms dscMembers) addIncoming(baggage string) dscMembers {
-	r := baggageReader{rest: baggage}
+	r := baggageReader{s: baggage}
 	for {
 		k, value, ok := r.next()
 		if !ok {
@@ -608,7 +547,7 @@ func WrittenMembers(ctx context.Context, p propagation.TextMapPropagator) string
 	c := propagation.MapCarrier{}
 	p.Inject(baggage.ContextWithoutBaggage(ctx), c)
 	var b strings.Builder
-	r := baggageReader{rest: joinValues([]string{c.Get(HeaderBaggage)})}
+	r := baggageReader{s: joinValues([]string{c.Get(HeaderBaggage)})}
 	for {
 		k, value, ok := r.next()
 		if !ok {

@@ -233,7 +233,7 @@ func TestSampleRand(t *testing.T) { // V-SR, SM-10..13
 // whose DSC key is key.
 func rawMember(baggage, key string) string {
 	var v string
-	r := baggageReader{rest: baggage}
+	r := baggageReader{s: baggage}
 	for {
 		k, value, ok := r.next()
 		if !ok {

@@ -222,7 +222,7 @@ func FuzzBaggage(f *testing.F) {
 			}
 		}
 		var got []fuzzMember
-		r := baggageReader{rest: capped}
+		r := baggageReader{s: capped}
 		for {
 			key, value, ok := r.next()
 			if !ok {
@@ -263,9 +263,14 @@ func FuzzBaggage(f *testing.F) {
 				capped, dsc.SampleRand(), member, gotRate, gotRateOK, orgID, contradicted, last)
 		}
 
-		// The DSC Extract keeps holds the Sentry elements alone, as they
-		// came, and they read back as the same DSC.
-		if kept := strings.Join(fuzzSentryElements(capped), ","); dsc.frozen != kept || dsc.frozenFacts().usable != usable {
+		// The DSC Extract keeps holds the Sentry members alone, each
+		// "sentry-key=value" with its value as it came, and they read back
+		// as the same DSC.
+		var kept []string
+		for _, m := range want {
+			kept = append(kept, sentryPrefix+m.key+"="+m.value)
+		}
+		if kept := strings.Join(kept, ","); dsc.frozen != kept || (dsc.count > 0) != usable {
 			t.Fatalf("kept elements %q, want %q", dsc.frozen, kept)
 		}
 		fuzzCheckKept(t, dsc.frozen)
@@ -297,18 +302,6 @@ func FuzzBaggage(f *testing.F) {
 		}
 		fuzzCheckMerged(t, existing, merged, last)
 	})
-}
-
-// fuzzSentryElements returns the elements, trimmed, of the first 64
-// non-empty ones of capped whose key has the Sentry prefix.
-func fuzzSentryElements(capped string) []string {
-	var out []string
-	for _, elem := range fuzzElements(capped) {
-		if strings.HasPrefix(elem, sentryPrefix) {
-			out = append(out, elem)
-		}
-	}
-	return out
 }
 
 // fuzzCheckKept checks that the elements Extract keeps are Sentry elements
@@ -399,8 +392,9 @@ func fuzzCheckMerged(t *testing.T, existing []string, merged string, dsc map[str
 		if !vectors.IsWritten(m) {
 			t.Fatalf("written Sentry member %q is not encoded per BG-12", m)
 		}
-		k, value, _, ok := parseMember(m, len(sentryPrefix))
-		if !ok || !strings.HasPrefix(m, sentryPrefix) {
+		r := baggageReader{s: m}
+		k, value, ok := r.next()
+		if !ok || !r.exact || !strings.HasPrefix(m, sentryPrefix) {
 			t.Fatalf("written Sentry member %q does not parse", m)
 		}
 		if seen[k] {
