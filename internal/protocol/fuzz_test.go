@@ -304,7 +304,7 @@ func FuzzBaggage(f *testing.F) {
 	})
 }
 
-// fuzzCheckKept checks that the elements Extract keeps are Sentry elements
+// fuzzCheckKept checks that the members Extract keeps are Sentry members
 // alone.
 func fuzzCheckKept(t *testing.T, kept string) {
 	t.Helper()
