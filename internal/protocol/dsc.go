@@ -221,10 +221,11 @@ const maxMemberValueLen = len("s:x;r:") + maxSampleRandLen
 func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, sampled string) {
 	header := joinValues(values)
 	var (
-		rand     string
-		prevKey  string
-		prevRank = -1
-		// rateStart and rateEnd locate the last sample_rate in frozen.
+		rand, rate string
+		prevKey    string
+		prevRank   = -1
+		// rateStart and rateEnd locate rate, the last sample_rate, in
+		// frozen.
 		rateStart, rateEnd int
 		// run is the length of the part of header that holds exactly the
 		// members kept so far, while copied is nil.
@@ -269,7 +270,7 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 		case rankSampleRand:
 			rand = value
 		case rankSampleRate:
-			rateStart, rateEnd = at, at+len(value)
+			rate, rateStart, rateEnd = value, at, at+len(value)
 		case rankOrgID:
 			orgID = value
 		case rankSampled:
@@ -305,7 +306,7 @@ func (d *DSC) readIncoming(decision Decision, values []string) (member, orgID, s
 	if d.sampleRand != "" {
 		m = append(m, d.sampleRand...)
 	} else {
-		upstream, ok := parseEncodedRate(header[rateStart:rateEnd])
+		upstream, ok := parseEncodedRate(rate)
 		m = backfillSampleRand(m, d.traceID, decision, upstream, ok)
 	}
 	b.Write(m)

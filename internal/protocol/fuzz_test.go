@@ -256,6 +256,11 @@ func FuzzBaggage(f *testing.F) {
 		}
 		wantRate, wantRateOK := ParseRate(last[keySampleRate])
 		gotRate, gotRateOK := dsc.UpstreamRate()
+		// Without a valid sample_rand, the backfill follows the upstream
+		// sample_rate (IN-7a, SM-11).
+		if backfill := "s:1;r:" + string(backfillSampleRand(nil, trace.TraceID{1}, Sampled, wantRate, wantRateOK)); wantRand == "" && member != backfill {
+			t.Fatalf("Continue(%q): member %q, want the backfill %q", capped, member, backfill)
+		}
 		if wantRand != "" && dsc.SampleRand() != wantRand || member != "s:1;r:"+dsc.SampleRand() ||
 			gotRateOK != wantRateOK || gotRate != wantRate ||
 			orgID != strings.Trim(last[keyOrgID], " \t") || contradicted != (last[keySampled] == "false") {
