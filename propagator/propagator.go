@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/textproto"
-	"strings"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
@@ -173,19 +172,17 @@ func (c *config) writtenDSC(ctx context.Context) (*protocol.DSC, string, bool) {
 // it is "". An http.Header gets both value slices in one allocation.
 func writeHeaders(carrier propagation.TextMapCarrier, sc trace.SpanContext, decision protocol.Decision, baggage string) {
 	var buf [protocol.MaxSentryTraceLen]byte
-	var sentryTrace strings.Builder
-	sentryTrace.Grow(protocol.MaxSentryTraceLen)
-	sentryTrace.Write(protocol.AppendSentryTrace(buf[:0], sc.TraceID(), sc.SpanID(), decision))
+	sentryTrace := string(protocol.AppendSentryTrace(buf[:0], sc.TraceID(), sc.SpanID(), decision))
 	if c, ok := carrier.(propagation.HeaderCarrier); ok {
 		values := make([]string, 2)
-		values[0], values[1] = sentryTrace.String(), baggage
+		values[0], values[1] = sentryTrace, baggage
 		c[canonicalSentryTrace] = values[0:1:1]
 		if baggage != "" {
 			c[canonicalBaggage] = values[1:2:2]
 		}
 		return
 	}
-	carrier.Set(protocol.HeaderSentryTrace, sentryTrace.String())
+	carrier.Set(protocol.HeaderSentryTrace, sentryTrace)
 	if baggage != "" {
 		carrier.Set(protocol.HeaderBaggage, baggage)
 	}

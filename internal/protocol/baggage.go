@@ -78,10 +78,7 @@ func (r *baggageReader) next() (key, value string, ok bool) {
 	for r.pos < len(r.s) && r.examined < maxBaggageMembers {
 		start := r.pos
 		elem := r.s[start:] // the element and all that follows it
-		i := 0
-		for i < len(elem) && isOWS(elem[i]) {
-			i++
-		}
+		i := len(elem) - len(trimLeftOWS(elem))
 		if i == len(elem) || elem[i] == ',' {
 			r.pos += i + 1 // an empty element
 			continue

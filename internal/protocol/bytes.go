@@ -166,18 +166,15 @@ func trimLeftOWS(s string) string {
 	return s
 }
 
-// trimOWS removes leading and trailing spaces and tabs, and nothing else.
-// It runs for every baggage member, where strings.Trim's cutset handling
-// costs more than the loops.
+// trimOWS removes leading and trailing spaces and tabs, and nothing else:
+// strings.Trim's cutset handling costs more than the loops, on every
+// header value and every third-party element Inject keeps.
 func trimOWS(s string) string {
-	start, end := 0, len(s)
-	for start < end && isOWS(s[start]) {
-		start++
+	s = trimLeftOWS(s)
+	for s != "" && isOWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
 	}
-	for end > start && isOWS(s[end-1]) {
-		end--
-	}
-	return s[start:end]
+	return s
 }
 
 func isLowerAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
