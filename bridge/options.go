@@ -74,10 +74,11 @@ func WithSampleRate(rate float64) Option {
 }
 
 // WithPropagatorOptions passes options to the propagator Setup installs,
-// propagator.Composite, after those the other settings imply: trace
-// propagation targets, org id, strict trace continuation, leaving out W3C
-// baggage. Trace propagation targets given here keep every trace header
-// off other requests, W3C ones included.
+// propagator.Composite, after those the other settings imply (the DSN,
+// release, environment and logger): trace propagation targets, an org id,
+// strict trace continuation, leaving out W3C baggage. Trace propagation
+// targets given here keep every trace header off other requests, W3C ones
+// included.
 func WithPropagatorOptions(opts ...propagator.Option) Option {
 	return optionFunc(func(c *config) { c.propagatorOpts = append(c.propagatorOpts, opts...) })
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelsentry/otelsentry/dsn"
+	"github.com/otelsentry/otelsentry/internal/protocol"
 	"github.com/otelsentry/otelsentry/internal/settings"
 	"github.com/otelsentry/otelsentry/propagator"
 	"github.com/otelsentry/otelsentry/sampling"
@@ -63,8 +63,9 @@ var installed atomic.Pointer[installation]
 // shutdown flushes and stops the providers and puts back the global
 // propagator and providers that Setup replaced; Setup may then run again.
 // It returns the exporters' errors, spans' and logs' alike, joined: those
-// of the final flush, and a failure of an earlier export that no export
-// followed (a DSN that Sentry rejects shows up here). It runs once: later
+// of the final flush and of their own Shutdown, and a failure of an
+// earlier export that no export followed (a DSN that Sentry rejects shows
+// up here). It runs once: later
 // calls return the same error and change nothing, even after another
 // Setup.
 //
@@ -243,9 +244,9 @@ func newConfig(opts []Option) (*config, error) {
 	if c.invalid != nil {
 		return nil, c.invalid
 	}
-	c.debugLogger = c.logger
 	switch debug, _ := strconv.ParseBool(os.Getenv(settings.EnvDebug)); {
 	case c.logger != nil:
+		c.debugLogger = c.logger
 	case debug:
 		// As the Sentry SDKs' debug option: debug messages to standard
 		// error.
@@ -263,8 +264,8 @@ func newConfig(opts []Option) (*config, error) {
 			c.sampleRate = &rate
 		}
 	}
-	if r := c.sampleRate; r != nil && (math.IsNaN(*r) || *r < 0 || *r > 1) {
-		return nil, fmt.Errorf("%w: %v is not in [0,1]", ErrInvalidSampleRate, *r)
+	if r := c.sampleRate; r != nil && !protocol.ValidRate(*r) {
+		return nil, fmt.Errorf("%w: got %v", ErrInvalidSampleRate, *r)
 	}
 	return c, nil
 }

@@ -38,7 +38,7 @@ var _ sdktrace.Sampler = (*sentrySampler)(nil)
 // trace's one sample_rand with the rate, so all services agree.
 func New(opts ...Option) sdktrace.Sampler {
 	s := &sentrySampler{cfg: newConfig(opts)}
-	if s.cfg.hasRate && !validRate(s.cfg.rate) {
+	if s.cfg.hasRate && !protocol.ValidRate(s.cfg.rate) {
 		otel.Handle(fmt.Errorf("%w: got %v", ErrInvalidRate, s.cfg.rate))
 	}
 	return s
@@ -119,7 +119,7 @@ func (s *sentrySampler) sampleRoot(p sdktrace.SamplingParameters, parent trace.S
 		member.Decision, local = protocol.Deferred, false
 	}
 	switch {
-	case local && !validRate(rate):
+	case local && !protocol.ValidRate(rate):
 		s.debug(p.ParentContext, "invalid sample rate: not sampled", slog.Float64("rate", rate))
 		member.Decision = protocol.NotSampled
 	case local:
@@ -199,8 +199,6 @@ func decide(rand, rate float64) protocol.Decision {
 	}
 	return protocol.NotSampled
 }
-
-func validRate(rate float64) bool { return rate >= 0 && rate <= 1 }
 
 func rateReadable(s string) bool {
 	_, ok := protocol.ParseRate(s)

@@ -52,6 +52,10 @@ func validSampleRand(s string) bool {
 	return ok
 }
 
+// ValidRate reports whether rate is a sample rate: a number in [0,1], not
+// NaN.
+func ValidRate(rate float64) bool { return rate >= 0 && rate <= 1 }
+
 // ParseRate parses a sample_rate value: an unsigned JSON number in [0,1]
 // (0 and false otherwise).
 func ParseRate(s string) (float64, bool) {
