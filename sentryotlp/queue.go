@@ -170,25 +170,27 @@ func (e *queuedExporter) signal() {
 // its queue empty, or ctx ends.
 func (e *queuedExporter) send(ctx context.Context) {
 	defer close(e.done)
+	// One request at a time, so the two slices serve every request: the
+	// exporter has read the spans when ExportSpans returns.
+	var (
+		take  []*batch
+		spans []sdktrace.ReadOnlySpan
+	)
 	for {
 		e.mu.Lock()
-		for len(e.queue) == 0 && !e.closed {
+		for len(e.queue) == 0 && !e.closed && ctx.Err() == nil {
 			e.mu.Unlock()
 			select {
 			case <-e.wake:
 			case <-ctx.Done():
 			}
 			e.mu.Lock()
-			if ctx.Err() != nil {
-				break
-			}
 		}
 		if len(e.queue) == 0 || ctx.Err() != nil {
 			e.mu.Unlock()
 			return
 		}
-		var take []*batch
-		var spans []sdktrace.ReadOnlySpan
+		take, spans = take[:0], spans[:0]
 		for len(e.queue) > 0 && (len(take) == 0 || len(spans)+len(e.queue[0].spans) <= maxRequestSpans) {
 			take = append(take, e.queue[0])
 			spans = append(spans, e.queue[0].spans...)
@@ -201,9 +203,11 @@ func (e *queuedExporter) send(ctx context.Context) {
 
 		e.mu.Lock()
 		e.queued -= len(spans)
-		for _, b := range take {
+		for i, b := range take {
 			close(b.handled)
+			take[i] = nil
 		}
+		clear(spans)
 		e.finish(len(spans), err)
 		e.mu.Unlock()
 	}
@@ -253,10 +257,9 @@ func (e *queuedExporter) Shutdown(ctx context.Context) error {
 	select {
 	case <-e.done:
 	case <-stop.Done():
-		e.cancel()
-		<-e.done
 	}
 	e.cancel()
+	<-e.done
 
 	e.mu.Lock()
 	unsent := e.queued
