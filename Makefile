@@ -38,7 +38,7 @@ all: test
 
 ## demo: start a small system on 127.0.0.1 and print one trace through it.
 demo: $(DEMO_DEPS)
-	cd examples && $(GO) run ./cmd/demo
+	cd examples && $(GO) run $(BUILDFLAGS) ./cmd/demo
 
 ## demo-short: the demo, printing only which browser ran and its result line
 ## (fails if the trace broke).

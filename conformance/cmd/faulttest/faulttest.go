@@ -555,7 +555,7 @@ func change(d, base time.Duration) string {
 func details(prs []pathReport) string {
 	var b strings.Builder
 	for _, pr := range prs {
-		fmt.Fprintf(&b, "%s: %d requests failed, %d not sent (%d under way); %d refusal reports; shutdown during a 503: %s\n",
+		fmt.Fprintf(&b, "%s: %d requests failed, %d not sent (%d under way); %d refusal reports; shutdown (straight to the ingest: while it answers 503): %s\n",
 			pr.Path, pr.Failed, pr.Skipped, maxInFlight, pr.Refusals, orNone(pr.Shutdown))
 		for _, w := range pr.Windows {
 			for _, r := range w.Reports {

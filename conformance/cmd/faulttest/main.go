@@ -13,7 +13,7 @@
 // request while no fault was on (the baseline and the recoveries), and the
 // spans created, received and reported dropped,
 // and exits non-zero if a request failed or a span was neither received
-// nor counted as dropped. It stops by itself, after about five minutes.
+// nor counted as dropped. It stops by itself, after about six minutes.
 package main
 
 import (
