@@ -456,14 +456,9 @@ func (s *corsService) received() []map[string]string {
 // startBrowserAPI starts the API: an otelsentry hop with
 // propagator.Composite at rate (nil: none).
 func startBrowserAPI(t *testing.T, rate *float64) *corsService {
-	s := &corsService{recorder: tracetest.NewSpanRecorder()}
-	api, err := peers.NewOtelSentry(context.Background(), peers.Config{Name: apiName, Rate: rate},
-		peers.WithComposite(), peers.WithSpanProcessor(s.recorder), peers.WithWrap(s.wrap))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = api.Close(context.Background()) })
-	s.url = listen(t, api.Handler())
+	s := &corsService{}
+	api := peers.StartOtelSentry(t, peers.Config{Name: apiName, Rate: rate}, peers.WithComposite(), peers.WithWrap(s.wrap))
+	s.url, s.recorder = api.URL, api.Recorder
 	return s
 }
 
